@@ -84,7 +84,9 @@ void auth_start(struct client *client)
 	switch (loop->cfg->auth_type) {
 	case AUTH_TYPE_TRUST:
 		if (loop->authfile && !entry) {
-			client_fail(client, "28000", "no such user: %s", client->user_name);
+			client_fail(client, "28000",
+				    "authentication failed for user \"%s\": not in auth_file",
+				    client->user_name);
 			return;
 		}
 		client_auth_done(client);
@@ -148,6 +150,15 @@ void auth_handle_message(struct client *client, const uint8_t *body, uint32_t le
 		if (!ok) {
 			auth_failed(client);
 			return;
+		}
+		/* a cleartext password checked against a SCRAM secret gives the
+		 * same keys a SCRAM exchange would: keep them for server logins */
+		if (entry->kind == SECRET_SCRAM && client->auth_method == AUTH_REQ_CLEARTEXT) {
+			struct scram_secret secret;
+			if (scram_parse_secret(entry->secret, &secret) &&
+			    scram_keys_from_password(password, &secret, client->user->scram_client_key,
+						     client->user->scram_server_key))
+				client->user->have_scram_keys = true;
 		}
 		client_auth_done(client);
 		return;

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "auth.h"
 #include "cancel.h"
 #include "config.h"
@@ -79,7 +80,7 @@ static struct list *client_list(struct client *client, enum client_state state)
 	case CLIENT_WAITING_LOGIN:
 		return &client->pool->login_clients;
 	case CLIENT_ACTIVE:
-		return &client->pool->active_clients;
+		return client->admin ? &loop->admin_clients : &client->pool->active_clients;
 	case CLIENT_WAITING:
 		return &client->pool->waiting_clients;
 	case CLIENT_CLOSED:
@@ -195,7 +196,7 @@ void client_close(struct client *client, const char *reason)
 		else
 			server_close(server, "client disconnected while the server was busy");
 	}
-	if (client->pool) {
+	if (client->pool && !client->admin) {
 		client->pool->db->client_count--;
 		if (client->user)
 			client->user->client_count--;
@@ -291,6 +292,22 @@ static void handle_startup(struct client *client, const uint8_t *pkt, uint32_t l
 		client_fail(client, "53300", "no more connections allowed (max_client_conn)");
 		return;
 	}
+	if (admin_is_console_db(client->db_name)) {
+		if (!admin_login_allowed(loop, client->user_name)) {
+			client_fail(client, "28000",
+				    "not allowed to connect to the admin console: user \"%s\" is in neither admin_users nor stats_users",
+				    client->user_name);
+			return;
+		}
+		client->admin = true;
+		client->user = pool_find_user(loop, client->user_name);
+		if (!client->user) {
+			client_fail(client, "53200", "out of memory");
+			return;
+		}
+		auth_start(client);
+		return;
+	}
 	client->db = pool_find_database(loop, client->db_name);
 	if (!client->db) {
 		client_fail(client, "3D000", "no such database: %s", client->db_name);
@@ -315,6 +332,14 @@ void client_auth_done(struct client *client)
 	struct user *server_user = client->user;
 
 	client->auth_step = AUTH_STEP_DONE;
+	if (client->admin) {
+		if (!cancel_register(loop, client)) {
+			client_fail(client, "53200", "out of memory");
+			return;
+		}
+		admin_welcome(client);
+		return;
+	}
 	if (db->force_user) {
 		server_user = pool_find_user(loop, db->force_user);
 		if (!server_user) {
@@ -436,7 +461,7 @@ void client_server_ready(struct client *client)
 }
 
 /* A message for the linked server: keep what release decisions need. */
-static enum pkt_action forward_to_server(struct client *client, uint8_t type)
+static enum pkt_action forward_to_server(struct client *client, uint8_t type, uint32_t len)
 {
 	struct server *server = client->server;
 	struct loop *loop = client->conn.loop;
@@ -470,6 +495,7 @@ static enum pkt_action forward_to_server(struct client *client, uint8_t type)
 		break;
 	}
 	server->request_time = loop->now;
+	client->pool->bytes_in += len + 1;
 	return PKT_FORWARD;
 }
 
@@ -552,8 +578,14 @@ static enum pkt_action client_packet(struct conn *c, uint8_t type, uint32_t len,
 		client_close(client, "client sent Terminate");
 		return PKT_STOP;
 	}
+	if (client->admin) {
+		if (avail < len - 4)
+			return PKT_NEED_ALL;
+		admin_handle_message(client, type, body, len - 4);
+		return c->dead ? PKT_STOP : PKT_SKIP;
+	}
 	if (client->server)
-		return forward_to_server(client, type);
+		return forward_to_server(client, type, len);
 	if (client->state == CLIENT_WAITING)
 		return PKT_STOP;
 
@@ -563,5 +595,5 @@ static enum pkt_action client_packet(struct conn *c, uint8_t type, uint32_t len,
 	pool_request_server(client->pool, client);
 	if (c->dead || !client->server || c->read_paused)
 		return PKT_STOP;
-	return forward_to_server(client, type);
+	return forward_to_server(client, type, len);
 }

@@ -63,6 +63,8 @@ struct client {
 	usec_t request_time;        /* last message from the client */
 	usec_t wait_start;          /* when it started waiting for a server */
 	bool close_after_flush;
+	bool admin;                 /* a client of the admin console (no pool) */
+	bool admin_readonly;        /* stats_users: SHOW only */
 };
 
 /* client_accept takes FD (accepted, non-blocking) and starts the login.

@@ -43,13 +43,13 @@ static void check_clients(struct loop *loop, struct pool *pool)
 			continue;
 		}
 		if (s->task == TASK_NONE && expired(now, s->query_start, cfg->query_timeout)) {
-			client_log(c, LOG_LEVEL_WARNING, "query_timeout: closing the server connection");
-			server_close(s, "query_timeout");
+			/* the server may be mid-result: it cannot be reused */
+			client_fail(c, "08P01", "query timeout");
 			continue;
 		}
 		if ((s->txn_status == 'T' || s->txn_status == 'E') && s->pending_rfq == 0 &&
 		    expired(now, c->request_time, cfg->idle_transaction_timeout)) {
-			client_fail(c, "25P03", "idle transaction timeout");
+			client_fail(c, "08P01", "idle transaction timeout");
 			continue;
 		}
 	}

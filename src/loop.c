@@ -65,24 +65,9 @@ int loop_reload(struct loop *loop, FILE *errors)
 		af = load_authfile(cfg, err);
 		ok = af != NULL;
 	}
-	if (ok) {
-		/* settings that need a restart keep their old values */
-		const char *fixed[] = {"listen_addr", "unix_socket_dir", "pidfile", "user"};
-		char **newv[] = {&cfg->listen_addr, &cfg->unix_socket_dir, &cfg->pidfile, &cfg->user};
-		char *oldv[] = {loop->cfg->listen_addr, loop->cfg->unix_socket_dir, loop->cfg->pidfile,
-				loop->cfg->user};
-		for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
-			if (strcmp(*newv[i] ? *newv[i] : "", oldv[i] ? oldv[i] : "") != 0) {
-				fprintf(err, "%s cannot change on reload: restart to apply it\n", fixed[i]);
-				free(*newv[i]);
-				*newv[i] = oldv[i] ? strdup(oldv[i]) : NULL;
-			}
-		}
-		if (cfg->listen_port != loop->cfg->listen_port) {
-			fprintf(err, "listen_port cannot change on reload: restart to apply it\n");
-			cfg->listen_port = loop->cfg->listen_port;
-		}
-	}
+	/* settings that need a restart keep their old values, with a warning */
+	if (ok && config_keep_startup_settings(cfg, loop->cfg, err) < 0)
+		ok = false;
 	fclose(err);
 	if (buf && len) {
 		/* one log line per problem */
@@ -107,8 +92,6 @@ int loop_reload(struct loop *loop, FILE *errors)
 	loop->authfile = af;
 	pool_sync_databases(loop, true);
 	config_free(old);
-	if (cfg->verbose > (int)log_max_level - LOG_LEVEL_INFO)
-		log_max_level = LOG_LEVEL_INFO + (cfg->verbose > 2 ? 2 : cfg->verbose);
 	log_info("configuration reloaded");
 	return 0;
 }
@@ -217,6 +200,7 @@ int loop_init(struct loop *loop, struct config *cfg)
 	list_init(&loop->users);
 	list_init(&loop->pools);
 	list_init(&loop->login_clients);
+	list_init(&loop->admin_clients);
 	list_init(&loop->listeners);
 	list_init(&loop->cancels);
 	list_init(&loop->closed_clients);
@@ -259,6 +243,8 @@ void loop_destroy(struct loop *loop)
 	loop->shutdown = SHUTDOWN_NOW;
 	listener_stop_all(loop, true);
 	list_for_each_safe(n, t, &loop->login_clients)
+		client_close(container_of(n, struct client, node), "shutdown");
+	list_for_each_safe(n, t, &loop->admin_clients)
 		client_close(container_of(n, struct client, node), "shutdown");
 	list_for_each_safe(n, t, &loop->pools) {
 		struct pool *pool = container_of(n, struct pool, node);

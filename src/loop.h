@@ -34,6 +34,7 @@ struct loop {
 	struct list users;           /* struct user */
 	struct list pools;           /* struct pool */
 	struct list login_clients;   /* clients not yet in a pool */
+	struct list admin_clients;   /* logged-in admin console clients */
 	struct list listeners;       /* struct listener */
 	struct list cancels;         /* struct cancel_req in flight */
 

@@ -155,6 +155,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	/* until the configuration names a logfile, log to stderr unless -q */
+	log_open(NULL, !quiet, NULL, NULL);
 	struct config *cfg = config_load(argv[optind], stderr, stderr);
 	if (!cfg)
 		return 1;

@@ -388,6 +388,25 @@ done:
 	return ok;
 }
 
+bool scram_keys_from_password(const char *password, const struct scram_secret *secret,
+			      uint8_t client_key[SCRAM_KEY_LEN], uint8_t server_key[SCRAM_KEY_LEN])
+{
+	uint8_t stored[SCRAM_KEY_LEN];
+
+	if (!password || !derive_keys(password, secret->salt, secret->salt_len, secret->iterations,
+				      client_key, server_key))
+		return false;
+	bool ok = sha256(client_key, SCRAM_KEY_LEN, stored) &&
+		  CRYPTO_memcmp(stored, secret->stored_key, SCRAM_KEY_LEN) == 0 &&
+		  CRYPTO_memcmp(server_key, secret->server_key, SCRAM_KEY_LEN) == 0;
+	OPENSSL_cleanse(stored, sizeof(stored));
+	if (!ok) {
+		OPENSSL_cleanse(client_key, SCRAM_KEY_LEN);
+		OPENSSL_cleanse(server_key, SCRAM_KEY_LEN);
+	}
+	return ok;
+}
+
 /* --- server side ------------------------------------------------------- */
 
 bool scram_server_init(struct scram_server *st, const char *secret, const char *password)

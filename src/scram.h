@@ -32,6 +32,12 @@ bool scram_parse_secret(const char *text, struct scram_secret *out);
 bool scram_secret_from_password(const char *password, const uint8_t *salt, size_t salt_len,
 				int iterations, struct scram_secret *out);
 
+/* scram_keys_from_password derives ClientKey and ServerKey from PASSWORD
+ * with SECRET's salt and iterations, and returns true only if they match
+ * SECRET (the password is the one the secret was made from). */
+bool scram_keys_from_password(const char *password, const struct scram_secret *secret,
+			      uint8_t client_key[SCRAM_KEY_LEN], uint8_t server_key[SCRAM_KEY_LEN]);
+
 /* Verifying a client (we are the SCRAM server). */
 struct scram_server {
 	struct scram_secret secret;

@@ -612,15 +612,17 @@ static enum pkt_action server_packet(struct conn *c, uint8_t type, uint32_t len,
 			server->query_start = 0;
 		}
 		server->release_check = true;
-		return PKT_FORWARD;
+		break;
 	case 'S':
 		if (avail < blen)
 			return PKT_NEED_ALL;
 		remember_param(server, body, blen, false);
-		return PKT_FORWARD;
+		break;
 	default:
-		return PKT_FORWARD;
+		break;
 	}
+	server->pool->bytes_out += len + 1;
+	return PKT_FORWARD;
 }
 
 /* Everything forwarded so far reached the client: if the last message was
