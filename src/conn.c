@@ -249,14 +249,14 @@ void conn_process(struct conn *c)
 			if (c->pkt_pos + total > b->cap) {
 				compact(c);
 				if (c->pkt_pos + total > c->rbuf->cap) {
+					/* after compact() start is 0, so a reallocation
+					 * keeps every offset */
 					uint32_t used = c->rbuf->end - c->rbuf->start;
 					uint32_t more = c->pkt_pos + total - used;
-					uint32_t start_before = c->rbuf->start;
 					if (!iobuf_reserve(&c->loop->bufs, &c->rbuf, more)) {
 						c->ops->closed(c, "out of memory");
 						goto out;
 					}
-					(void)start_before; /* reserve copies from start == 0 */
 				}
 			}
 			goto out;

@@ -9,7 +9,13 @@
 static const char *const names[PARAM_COUNT] = {
 	"application_name", "client_encoding", "DateStyle",
 	"TimeZone", "IntervalStyle", "standard_conforming_strings",
+	"extra_float_digits",
 };
+
+bool params_reported(enum param_id id)
+{
+	return id != PARAM_EXTRA_FLOAT_DIGITS;
+}
 
 int params_lookup(const char *name)
 {
@@ -78,6 +84,13 @@ int params_build_set(const struct params *want, const struct params *server, cha
 	for (int i = 0; i < PARAM_COUNT; i++) {
 		const char *w = want->values[i];
 		const char *s = server->values[i];
+		if (!w && s && !params_reported(i)) {
+			int n = snprintf(out + pos, outlen - pos, "RESET %s;", names[i]);
+			if (n < 0 || (size_t)n >= outlen - pos)
+				return -1;
+			pos += (size_t)n;
+			continue;
+		}
 		if (!w || (s && strcmp(w, s) == 0))
 			continue;
 		int n = snprintf(out + pos, outlen - pos, "SET %s = ", names[i]);
@@ -88,7 +101,7 @@ int params_build_set(const struct params *want, const struct params *server, cha
 		if (r < 0)
 			return -1;
 		pos = (size_t)r;
-		if (pos + 2 >= outlen)
+		if (pos + 1 >= outlen)
 			return -1;
 		out[pos++] = ';';
 		out[pos] = '\0';

@@ -1,7 +1,8 @@
 /* The startup parameters a pooler must carry from client to whichever
  * server connection it gets: application_name, client_encoding, DateStyle,
- * TimeZone, IntervalStyle, standard_conforming_strings. PostgreSQL reports
- * all six in ParameterStatus, so the pooler always knows both sides. */
+ * TimeZone, IntervalStyle, standard_conforming_strings (PostgreSQL reports
+ * these six in ParameterStatus, so the pooler always knows both sides), and
+ * extra_float_digits, which JDBC sends at startup. */
 #ifndef PGLG_PARAMS_H
 #define PGLG_PARAMS_H
 
@@ -15,6 +16,7 @@ enum param_id {
 	PARAM_TIMEZONE,
 	PARAM_INTERVALSTYLE,
 	PARAM_STANDARD_CONFORMING_STRINGS,
+	PARAM_EXTRA_FLOAT_DIGITS, /* not reported by PostgreSQL: JDBC sends it */
 	PARAM_COUNT,
 };
 
@@ -37,9 +39,15 @@ bool params_set(struct params *p, enum param_id id, const char *value);
 /* params_clear frees what P owns. */
 void params_clear(struct params *p);
 
+/* params_reported tells whether PostgreSQL reports ID in ParameterStatus
+ * (so the pooler learns every change); for the others the pooler knows
+ * only what it SET itself. */
+bool params_reported(enum param_id id);
+
 /* params_build_set writes into OUT (OUTLEN bytes) one SQL string of SET
  * commands that changes SERVER's values to WANT's, where WANT has a value
- * and it differs from SERVER's. Values are quoted so any text is safe.
+ * and it differs from SERVER's, and RESETs an unreported parameter WANT
+ * leaves unset that SERVER has set. Values are quoted so any text is safe.
  * Returns the length written, 0 when nothing differs, -1 when OUT is too
  * small. */
 int params_build_set(const struct params *want, const struct params *server, char *out,

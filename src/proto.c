@@ -263,15 +263,14 @@ static void m_begin(struct msg *m, struct iobuf_pool *pool, struct iobuf **buf, 
 
 static void m_bytes(struct msg *m, const void *data, uint32_t len)
 {
-	if (!m->ok)
+	if (!m->ok || len == 0)
 		return;
-	uint32_t off_start = (*m->buf)->start;
+	/* iobuf_reserve may compact or reallocate: the length offset is
+	 * relative to start, so it stays valid */
 	if (!iobuf_reserve(m->pool, m->buf, len)) {
 		m->ok = false;
 		return;
 	}
-	/* iobuf_reserve may have compacted: the length offset is relative */
-	(void)off_start;
 	memcpy((*m->buf)->data + (*m->buf)->end, data, len);
 	(*m->buf)->end += len;
 }
@@ -302,9 +301,6 @@ static bool m_end(struct msg *m)
 	proto_put_u32(b->data + at, b->end - at);
 	return true;
 }
-
-/* Compaction inside m_bytes moves data but keeps it relative to start, and
- * a reallocation copies from start: len_off stays valid in both cases. */
 
 static bool build_error_like(struct iobuf_pool *pool, struct iobuf **buf, uint8_t type,
 			     const char *severity, const char *sqlstate, const char *message,

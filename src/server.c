@@ -503,6 +503,10 @@ static void task_done(struct server *server, char status)
 			server_close(server, "parameter SET left a transaction open");
 			return;
 		}
+		/* the server does not report these: it now has the client's */
+		for (int i = 0; i < PARAM_COUNT; i++)
+			if (!params_reported(i))
+				params_set(&server->params, i, client->params.values[i]);
 		client_server_ready(client);
 		return;
 	}
@@ -602,8 +606,16 @@ static enum pkt_action server_packet(struct conn *c, uint8_t type, uint32_t len,
 		}
 		if (server->pending_rfq > 0)
 			server->pending_rfq--;
-		if (body[0] == 'I')
+		/* a transaction spans from its first request to the 'I' that ends it */
+		if (!server->xact_start)
+			server->xact_start = server->query_start;
+		if (body[0] == 'I') {
 			server->pool->xact_count++;
+			if (server->xact_start)
+				server->pool->xact_time +=
+					(uint64_t)(c->loop->now - server->xact_start);
+			server->xact_start = 0;
+		}
 		server->txn_status = (char)body[0];
 		if (server->pending_rfq == 0) {
 			if (server->query_start)
