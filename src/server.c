@@ -516,7 +516,31 @@ static void task_done(struct server *server, char status)
 		server_close(server, "internal query failed");
 		return;
 	}
+	/* DISCARD ALL / RESET ALL put unreported parameters back to their
+	 * defaults without telling us */
+	if (task == TASK_RESET)
+		for (int i = 0; i < PARAM_COUNT; i++)
+			if (!params_reported(i))
+				params_set(&server->params, i, NULL);
 	pool_server_ready(server);
+}
+
+/* The SET carrying a client's parameter made PostgreSQL report its own
+ * spelling ("utf-8" becomes "UTF8", "ISO" becomes "ISO, MDY"): the client
+ * saw its raw value at login, so it gets the normalized one now, before its
+ * first result. */
+static void forward_normalized(struct server *server, const uint8_t *body, uint32_t len)
+{
+	struct client *client = server->client;
+	const char *name, *value;
+
+	if (!proto_parse_param_status(body, len, &name, &value))
+		return;
+	int id = params_lookup(name);
+	if (id < 0 || !client->params.values[id] || strcmp(client->params.values[id], value) == 0)
+		return;
+	if (!proto_build_param_status(conn_bufs(&client->conn), &client->conn.wbuf, name, value))
+		log_error("out of memory forwarding a parameter");
 }
 
 static enum pkt_action task_packet(struct server *server, uint8_t type, uint32_t len,
@@ -534,6 +558,8 @@ static enum pkt_action task_packet(struct server *server, uint8_t type, uint32_t
 		}
 		break;
 	case 'S':
+		if (server->task == TASK_SET_PARAMS && server->client)
+			forward_normalized(server, body, len - 4);
 		remember_param(server, body, len - 4, false);
 		break;
 	case 'Z':
