@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# See pglifeguard work in one command: builds it (./build, no sanitizers),
+# puts it in front of a PostgreSQL in transaction pooling, runs a short
+# pgbench load through it (20 clients on a pool of 5 for 10 s), then shows
+# what it saw. Everything it starts is stopped and removed at the end.
+#
+#   bash contrib/quickstart.sh
+#
+# By default the PostgreSQL is a throwaway local cluster
+# (tests/harness/pg.sh). To use one of yours instead, name it with a libpq
+# key=value connection string that has a password, or with the usual
+# PGHOST, PGPORT, PGDATABASE, PGUSER and PGPASSWORD:
+#
+#   PGLIFEGUARD_DSN='host=db1 port=5432 dbname=app user=app password=secret' \
+#       bash contrib/quickstart.sh
+#   PGHOST=db1 PGUSER=app PGPASSWORD=secret PGDATABASE=app bash contrib/quickstart.sh
+#
+# With a DSN nothing is written to that database: the load is a
+# table-free SELECT.
+set -u
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$top" || exit 1
+
+say() { printf '\n== %s\n' "$*"; }
+
+bash contrib/deps.sh || exit 1
+bash contrib/build.sh || exit 1
+export PGLIFEGUARD=$top/build/pglifeguard POOLER=pglifeguard
+if [ ! -x "$PGLIFEGUARD" ]; then
+	echo "quickstart.sh: the build did not produce $PGLIFEGUARD"
+	exit 1
+fi
+
+# shellcheck source=tests/harness/pg.sh
+. "$top/tests/harness/pg.sh"
+# shellcheck source=tests/harness/pooler.sh
+. "$top/tests/harness/pooler.sh"
+export LG_OWNER_PID=$$
+work=$(mktemp -d)
+cleanup() {
+	pooler_stop >/dev/null 2>&1
+	[ -n "${PGLIFEGUARD_DSN:-}" ] || pg_stop
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+if [ -z "${PGLIFEGUARD_DSN:-}" ] && [ -n "${PGHOST:-}" ]; then
+	PGLIFEGUARD_DSN="host=$PGHOST port=${PGPORT:-5432} dbname=${PGDATABASE:-${PGUSER:-}}"
+	PGLIFEGUARD_DSN+=" user=${PGUSER:-} password=${PGPASSWORD:-}"
+fi
+
+# dsn_get KEY: the value of KEY in $PGLIFEGUARD_DSN (key=value form).
+dsn_get() {
+	local item
+	for item in $PGLIFEGUARD_DSN; do
+		case "$item" in "$1"=*) printf '%s\n' "${item#*=}"; return ;; esac
+	done
+}
+
+if [ -n "${PGLIFEGUARD_DSN:-}" ]; then
+	host=$(dsn_get host) port=$(dsn_get port) db=$(dsn_get dbname)
+	user=$(dsn_get user) password=$(dsn_get password)
+	host=${host:-127.0.0.1} port=${port:-5432} db=${db:-$user}
+	if [ -z "$user" ] || [ -z "$password" ]; then
+		echo "quickstart.sh: the PostgreSQL to use needs a user and a password"
+		echo "  (user= and password= in PGLIFEGUARD_DSN, or PGUSER and PGPASSWORD)"
+		exit 1
+	fi
+	say "PostgreSQL: $host:$port/$db as $user"
+	printf '"%s" "%s"\n"lg_admin" "lg-admin-pw"\n' "$user" "$password" >"$work/userlist.txt"
+	export LG_POOLER_USERLIST=$work/userlist.txt
+	pooler_start "db:$db=host=$host port=$port dbname=$db" pool_mode=transaction \
+		default_pool_size=5 || exit 1
+	printf '\\set n random(1, 100000)\nSELECT :n;\n' >"$work/select.sql"
+	load=(-f "$work/select.sql")
+else
+	say "starting a throwaway PostgreSQL 15"
+	pg_start || exit 1
+	echo "port $LG_PG_PORT, data in $LG_PG_DIR"
+	db=lgtest user=lg_plain password=$LG_PLAIN_PASSWORD
+	pooler_start pool_mode=transaction default_pool_size=5 || exit 1
+	load=(-S)
+fi
+echo "pglifeguard listens on 127.0.0.1:$LG_POOLER_PORT (config $LG_POOLER_INI)"
+
+say "pgbench: 20 clients, pool of 5, 10 seconds"
+PGPASSWORD=$password "$LG_PG_BINDIR/pgbench" -n -h 127.0.0.1 -p "$LG_POOLER_PORT" -U "$user" \
+	-c 20 -j 2 -T 10 -P 2 "${load[@]}" "$db" 2>&1 | grep -vE '^(pgbench \(|starting vacuum)'
+
+say "what pglifeguard saw"
+admin=("$LG_PG_BINDIR/psql" -X -h 127.0.0.1 -p "$LG_POOLER_PORT" -U lg_admin pgbouncer)
+if PGPASSWORD=$LG_ADMIN_PASSWORD PGCONNECT_TIMEOUT=5 "${admin[@]}" -c 'SHOW POOLS' -c 'SHOW STATS'; then
+	:
+else
+	echo "(the admin console did not answer: psql -p $LG_POOLER_PORT -U lg_admin pgbouncer)"
+fi
+cli=$top/build/pglifeguard-cli
+if [ -x "$cli" ]; then
+	export PGLIFEGUARD_CONFIG=$LG_POOLER_INI
+	say "pglifeguard-cli top"
+	"$cli" top
+	say "pglifeguard-cli pools"
+	"$cli" pools
+else
+	echo "(pglifeguard-cli is not built yet: no top/pools view)"
+fi
+
+say "stopping and cleaning up"
