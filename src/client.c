@@ -347,8 +347,6 @@ void client_auth_done(struct client *client)
 			return;
 		}
 	}
-	int max_user = client->user->max_user_connections;
-	(void)max_user;
 	struct pool *pool = pool_get(loop, db, server_user);
 	if (!pool) {
 		client_fail(client, "53200", "out of memory");
@@ -401,7 +399,7 @@ void client_send_welcome(struct client *client)
 		for (int i = 0; i < pool->nwelcome; i++)
 			if (params_lookup(pool->welcome_names[i]) == id)
 				seen = true;
-		if (!seen && client->params.values[id])
+		if (!seen && params_reported(id) && client->params.values[id])
 			ok = proto_build_param_status(bufs, out, params_name(id),
 						      client->params.values[id]);
 	}

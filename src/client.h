@@ -65,6 +65,8 @@ struct client {
 	bool close_after_flush;
 	bool admin;                 /* a client of the admin console (no pool) */
 	bool admin_readonly;        /* stats_users: SHOW only */
+	bool admin_skip_to_sync;    /* admin console: an extended-protocol message
+				     * failed; drop messages until Sync */
 };
 
 /* client_accept takes FD (accepted, non-blocking) and starts the login.

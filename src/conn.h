@@ -118,8 +118,8 @@ static inline uint32_t conn_buffered(const struct conn *c)
 	return c->rbuf ? c->rbuf->end - c->pkt_pos : 0;
 }
 
-/* conn_queue returns the buffer for our own messages (may be NULL until a
- * builder reserves it): builders append to &c->wbuf with the loop's pool. */
+/* conn_bufs returns the buffer pool C's buffers come from: builders append
+ * our own messages to &c->wbuf with it. */
 struct iobuf_pool *conn_bufs(struct conn *c);
 
 /* conn_connect starts a non-blocking connect to ADDR; ops->connected is
@@ -133,7 +133,7 @@ void conn_close(struct conn *c);
 /* conn_set_addr fills addr_str/port (and the local ones) from the socket. */
 void conn_set_addr(struct conn *c);
 
-/* conn_fail_startup: helper to tell whether the socket is unix. */
+/* conn_is_unix tells whether C's remote end is a unix socket. */
 bool conn_is_unix(const struct conn *c);
 
 #endif

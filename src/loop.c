@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin.h"
 #include "authfile.h"
 #include "cancel.h"
 #include "client.h"
@@ -15,6 +16,7 @@
 #include "log.h"
 #include "pool.h"
 #include "server.h"
+#include "stats.h"
 
 /* Buffers kept on the free list: enough for bursts, bounded when idle. */
 #define FREE_BUFFERS_MAX 1024
@@ -132,6 +134,11 @@ static void begin_shutdown(struct loop *loop, enum shutdown_mode mode)
 	loop_check_shutdown(loop);
 }
 
+void loop_shutdown(struct loop *loop, enum shutdown_mode mode)
+{
+	begin_shutdown(loop, mode);
+}
+
 void loop_pause(struct loop *loop)
 {
 	struct list_node *n, *m, *t;
@@ -228,6 +235,8 @@ int loop_init(struct loop *loop, struct config *cfg)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	janitor_start(loop);
+	if (stats_start(loop) < 0)
+		return -1;
 	return 0;
 }
 
@@ -241,6 +250,8 @@ void loop_destroy(struct loop *loop)
 	struct list_node *n, *t, *m, *u;
 
 	loop->shutdown = SHUTDOWN_NOW;
+	admin_destroy(loop);
+	stats_stop(loop);
 	listener_stop_all(loop, true);
 	list_for_each_safe(n, t, &loop->login_clients)
 		client_close(container_of(n, struct client, node), "shutdown");

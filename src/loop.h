@@ -13,8 +13,10 @@
 #include "list.h"
 #include "timeutil.h"
 
+struct admin_state;
 struct authfile;
 struct cancel_map;
+struct stats_state;
 
 enum shutdown_mode {
 	SHUTDOWN_NONE = 0,
@@ -46,6 +48,8 @@ struct loop {
 	ev_signal sig_hup, sig_term, sig_int, sig_quit, sig_usr1, sig_usr2;
 
 	struct cancel_map *cancel_keys;
+	struct admin_state *admin;   /* admin.c: commands waiting to complete */
+	struct stats_state *stats;   /* stats.c: stats_period snapshots */
 
 	int client_count;            /* every client connection, for max_client_conn */
 	uint64_t next_id;            /* C-/S- ids */
@@ -78,6 +82,10 @@ static inline uint64_t loop_next_id(struct loop *loop)
 /* loop_check_shutdown exits the loop when the shutdown mode's condition
  * is met. */
 void loop_check_shutdown(struct loop *loop);
+
+/* loop_shutdown starts a shutdown in MODE, as the signals do (asked
+ * again while one is under way: at once). */
+void loop_shutdown(struct loop *loop, enum shutdown_mode mode);
 
 /* loop_pause / loop_resume: PgBouncer's PAUSE and RESUME for all databases. */
 void loop_pause(struct loop *loop);

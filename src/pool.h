@@ -54,8 +54,6 @@ struct database {
 struct user {
 	struct list_node node;   /* loop->users */
 	char *name;
-	enum pool_mode mode_override;
-	int max_user_connections; /* 0 = unlimited */
 	int server_count;
 	int client_count;
 	bool have_scram_keys;
