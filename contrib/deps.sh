@@ -14,6 +14,8 @@ PACKAGES=(
 	python3 python3-psycopg2 python3-psycopg python3-pytest python3-pytest-timeout
 	# real drivers run through the pooler by tests/integration/test_drivers.py
 	python3-asyncpg libpostgresql-jdbc-java openjdk-17-jdk-headless
+	# promtool checks the /metrics output
+	prometheus
 )
 # node-postgres: optional (its test is skipped without it). Debian's node-pg
 # needs Debian's nodejs; where another nodejs is pinned it cannot install.

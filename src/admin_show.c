@@ -14,6 +14,7 @@
 #include "client.h"
 #include "config.h"
 #include "conn.h"
+#include "leak.h"
 #include "listener.h"
 #include "loop.h"
 #include "params.h"
@@ -997,6 +998,7 @@ static void show_help(struct reply *r)
 		     "\n\tSHOW FDS|SOCKETS|ACTIVE_SOCKETS|LISTS|MEM"
 		     "\n\tSHOW DNS_HOSTS|DNS_ZONES"
 		     "\n\tSHOW STATS|STATS_TOTALS|STATS_AVERAGES|TOTALS"
+		     "\n\tSHOW CHECKOUTS|LEAKS"
 		     "\n\tSET key = arg"
 		     "\n\tRELOAD"
 		     "\n\tPAUSE [<db>]"
@@ -1068,6 +1070,132 @@ static void show_peer_pools(struct reply *r)
 	reply_header(r, COLS(cols));
 }
 
+/* --- SHOW CHECKOUTS, LEAKS (ours; times in microseconds) ------------------- */
+
+static const struct admin_column checkout_cols[] = {
+	{"database", COL_TEXT},     {"user", COL_TEXT},
+	{"client_id", COL_INT8},    {"addr", COL_TEXT},
+	{"port", COL_INT4},         {"application_name", COL_TEXT},
+	{"server_id", COL_INT8},    {"backend_pid", COL_INT4},
+	{"started", COL_TEXT},      {"held_us", COL_INT8},
+	{"executing_us", COL_INT8}, {"idle_in_transaction_us", COL_INT8},
+	{"idle_us", COL_INT8},      {"state", COL_TEXT},
+	{"transaction_statements", COL_INT8}, {"statements", COL_INT8},
+	{"listen", COL_TEXT},       {"suspected_leak", COL_TEXT},
+	{"last_statement", COL_TEXT},
+};
+
+static void checkout_row(struct reply *r, const struct server *sv)
+{
+	const struct loop *loop = loop_of(r);
+	const struct checkout *ck = &sv->checkout;
+	const struct client *c = sv->client;
+	bool busy = leak_server_busy(sv);
+	usec_t exec = ck->exec_time + (ck->busy_since ? loop->now - ck->busy_since : 0);
+	usec_t idle_xact = ck->idle_xact_time;
+	char started[64];
+
+	if (!busy && (ck->txn_status == 'T' || ck->txn_status == 'E'))
+		idle_xact += loop->now - ck->idle_since;
+	fmt_wall(wall_of(loop, ck->start), started, sizeof(started));
+	reply_row(r);
+	reply_text(r, sv->pool->db->name);
+	reply_text(r, c->user_name);
+	reply_u64(r, c->id);
+	reply_text(r, c->conn.addr_str);
+	reply_int(r, c->conn.port);
+	reply_text(r, c->params.values[PARAM_APPLICATION_NAME]);
+	reply_u64(r, sv->id);
+	reply_int(r, (long long)sv->backend_pid);
+	reply_text(r, started);
+	reply_int(r, (long long)(loop->now - ck->start));
+	reply_int(r, (long long)exec);
+	reply_int(r, (long long)idle_xact);
+	reply_int(r, (long long)leak_idle_time(ck, busy, loop->now));
+	reply_text(r, leak_state_name(ck, busy));
+	reply_int(r, ck->xact_statements);
+	reply_int(r, ck->statements);
+	reply_text(r, ck->listen ? "yes" : "no");
+	reply_text(r, ck->reported ? "yes" : "no");
+	reply_text(r, ck->stmt);
+	reply_row_end(r);
+}
+
+static void show_checkouts(struct reply *r)
+{
+	struct list_node *n, *m;
+
+	reply_header(r, COLS(checkout_cols));
+	list_for_each(n, &loop_of(r)->pools) {
+		struct pool *pool = container_of(n, struct pool, node);
+		list_for_each(m, &pool->active_servers) {
+			struct server *sv = container_of(m, struct server, node);
+			if (sv->client && sv->checkout.start)
+				checkout_row(r, sv);
+		}
+	}
+}
+
+/* One row per pool (leaks: flagged since start; suspected: now), then
+ * one per checkout flagged and not yet returned, with the client. */
+static void show_leaks(struct reply *r)
+{
+	static const struct admin_column cols[] = {
+		{"type", COL_TEXT},        {"database", COL_TEXT},     {"user", COL_TEXT},
+		{"leaks", COL_INT8},       {"suspected", COL_INT8},    {"client_id", COL_INT8},
+		{"addr", COL_TEXT},        {"port", COL_INT4},         {"application_name", COL_TEXT},
+		{"backend_pid", COL_INT4}, {"held_us", COL_INT8},      {"idle_us", COL_INT8},
+		{"state", COL_TEXT},       {"last_statement", COL_TEXT},
+	};
+	const struct loop *loop = loop_of(r);
+	struct list_node *n, *m;
+
+	reply_header(r, COLS(cols));
+	list_for_each(n, &loop->pools) {
+		struct pool *pool = container_of(n, struct pool, node);
+		int suspected = 0;
+		list_for_each(m, &pool->active_servers)
+			if (container_of(m, struct server, node)->checkout.reported)
+				suspected++;
+		reply_row(r);
+		reply_text(r, "pool");
+		reply_text(r, pool->db->name);
+		reply_text(r, pool->user->name);
+		reply_u64(r, pool->leak_count);
+		reply_int(r, suspected);
+		for (int i = 0; i < 9; i++)
+			reply_null(r);
+		reply_row_end(r);
+	}
+	list_for_each(n, &loop->pools) {
+		struct pool *pool = container_of(n, struct pool, node);
+		list_for_each(m, &pool->active_servers) {
+			const struct server *sv = container_of(m, struct server, node);
+			const struct checkout *ck = &sv->checkout;
+			const struct client *c = sv->client;
+			if (!c || !ck->start || !ck->reported)
+				continue;
+			bool busy = leak_server_busy(sv);
+			reply_row(r);
+			reply_text(r, "checkout");
+			reply_text(r, pool->db->name);
+			reply_text(r, c->user_name);
+			reply_null(r);
+			reply_null(r);
+			reply_u64(r, c->id);
+			reply_text(r, c->conn.addr_str);
+			reply_int(r, c->conn.port);
+			reply_text(r, c->params.values[PARAM_APPLICATION_NAME]);
+			reply_int(r, (long long)sv->backend_pid);
+			reply_int(r, (long long)(loop->now - ck->start));
+			reply_int(r, (long long)leak_idle_time(ck, busy, loop->now));
+			reply_text(r, leak_state_name(ck, busy));
+			reply_text(r, ck->stmt);
+			reply_row_end(r);
+		}
+	}
+}
+
 /* --- dispatch ------------------------------------------------------------------- */
 
 static const struct {
@@ -1075,6 +1203,7 @@ static const struct {
 	void (*fn)(struct reply *r);
 } shows[] = {
 	{"active_sockets", show_active_sockets},
+	{"checkouts", show_checkouts},
 	{"clients", show_clients},
 	{"config", show_config},
 	{"databases", show_databases},
@@ -1082,6 +1211,7 @@ static const struct {
 	{"dns_zones", show_dns_zones},
 	{"fds", show_fds},
 	{"help", show_help},
+	{"leaks", show_leaks},
 	{"lists", show_lists},
 	{"mem", show_mem},
 	{"peer_pools", show_peer_pools},

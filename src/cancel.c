@@ -24,6 +24,8 @@ struct cancel_map {
 struct cancel_req {
 	struct conn conn;
 	struct list_node node;
+	struct server *server; /* not reused while the cancel is on its way */
+	usec_t start;
 	uint32_t pid, key;
 	bool done;
 };
@@ -90,6 +92,14 @@ static void req_finish(struct cancel_req *req)
 		return;
 	req->done = true;
 	conn_close(&req->conn);
+	struct server *server = req->server;
+	req->server = NULL;
+	if (server && --server->cancels_in_flight == 0 && server->release_after_cancel) {
+		/* PostgreSQL has read the cancel (or we gave up): the server can
+		 * serve another client without that client's query being hit */
+		server->release_after_cancel = false;
+		pool_release_server(server);
+	}
 }
 
 static enum pkt_action req_packet(struct conn *c, uint8_t type, uint32_t len, const uint8_t *body,
@@ -142,6 +152,13 @@ void cancel_request(struct loop *loop, uint32_t pid, uint32_t key)
 		client_log(client, LOG_LEVEL_DEBUG, "cancel request: no query in progress");
 		return;
 	}
+	client_log(client, LOG_LEVEL_DEBUG, "forwarding cancel request to S-%llu",
+		   (unsigned long long)server->id);
+	cancel_server(loop, server);
+}
+
+void cancel_server(struct loop *loop, struct server *server)
+{
 	struct database *db = server->pool->db;
 	struct cancel_req *req = calloc(1, sizeof(*req));
 	if (!req)
@@ -149,9 +166,10 @@ void cancel_request(struct loop *loop, uint32_t pid, uint32_t key)
 	conn_init(&req->conn, loop, &req_ops, -1);
 	req->pid = server->backend_pid;
 	req->key = server->backend_key;
+	req->server = server;
+	req->start = loop->now;
+	server->cancels_in_flight++;
 	list_append(&loop->cancels, &req->node);
-	client_log(client, LOG_LEVEL_DEBUG, "forwarding cancel request to S-%llu",
-		   (unsigned long long)server->id);
 	if (conn_connect(&req->conn, (struct sockaddr *)&db->addr, db->addrlen) < 0) {
 		log_warning("cannot connect to send cancel request: %s", strerror(errno));
 		req_finish(req);
@@ -162,15 +180,29 @@ void cancel_request(struct loop *loop, uint32_t pid, uint32_t key)
 void cancel_reap(struct loop *loop, bool all)
 {
 	struct list_node *n, *t;
+	usec_t limit = loop->cfg->server_connect_timeout ? loop->cfg->server_connect_timeout
+							  : 15 * USEC_PER_SEC;
 	list_for_each_safe(n, t, &loop->cancels) {
 		struct cancel_req *req = container_of(n, struct cancel_req, node);
-		if (all)
+		if (all || (!req->done && loop->now - req->start > limit))
 			req_finish(req);
 		if (req->done) {
 			list_remove(&loop->cancels, &req->node);
 			free(req);
 		}
 	}
+}
+
+void cancel_forget_server(struct loop *loop, struct server *server)
+{
+	struct list_node *n;
+	list_for_each(n, &loop->cancels) {
+		struct cancel_req *req = container_of(n, struct cancel_req, node);
+		if (req->server == server)
+			req->server = NULL;
+	}
+	server->cancels_in_flight = 0;
+	server->release_after_cancel = false;
 }
 
 void cancel_abort_all(struct loop *loop)

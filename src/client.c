@@ -431,9 +431,11 @@ void client_link_server(struct client *client, struct server *server)
 	client_set_state(client, CLIENT_ACTIVE);
 	server->link_time = loop->now;
 	server->request_time = loop->now;
+	leak_checkout_begin(&server->checkout, loop->now);
 	pool->server_assignments++;
 	if (client->wait_start) {
 		pool->wait_time += (uint64_t)(loop->now - client->wait_start);
+		histogram_record(&pool->wait_hist, loop->now - client->wait_start);
 		client->wait_start = 0;
 	}
 
@@ -459,7 +461,8 @@ void client_server_ready(struct client *client)
 }
 
 /* A message for the linked server: keep what release decisions need. */
-static enum pkt_action forward_to_server(struct client *client, uint8_t type, uint32_t len)
+static enum pkt_action forward_to_server(struct client *client, uint8_t type, uint32_t len,
+					 const uint8_t *body, uint32_t avail)
 {
 	struct server *server = client->server;
 	struct loop *loop = client->conn.loop;
@@ -493,6 +496,7 @@ static enum pkt_action forward_to_server(struct client *client, uint8_t type, ui
 		break;
 	}
 	server->request_time = loop->now;
+	leak_note_request(&server->checkout, type, body, avail, len, loop->now);
 	client->pool->bytes_in += len + 1;
 	return PKT_FORWARD;
 }
@@ -583,7 +587,7 @@ static enum pkt_action client_packet(struct conn *c, uint8_t type, uint32_t len,
 		return c->dead ? PKT_STOP : PKT_SKIP;
 	}
 	if (client->server)
-		return forward_to_server(client, type, len);
+		return forward_to_server(client, type, len, body, avail);
 	if (client->state == CLIENT_WAITING)
 		return PKT_STOP;
 
@@ -593,5 +597,5 @@ static enum pkt_action client_packet(struct conn *c, uint8_t type, uint32_t len,
 	pool_request_server(client->pool, client);
 	if (c->dead || !client->server || c->read_paused)
 		return PKT_STOP;
-	return forward_to_server(client, type, len);
+	return forward_to_server(client, type, len, body, avail);
 }

@@ -38,6 +38,7 @@ struct setting {
 };
 
 static const char *const pool_mode_names[] = { "session", "transaction", "statement", NULL };
+static const char *const leak_action_names[] = { "log", "cancel", "close", NULL };
 static const char *const auth_type_names[] = { "trust", "plain", "md5", "scram-sha-256", NULL };
 static const char *const auth_type_refused[] = { "any", "cert", "hba", "ldap", "pam", NULL };
 static const char *const syslog_facilities[] = { "auth",   "authpriv", "daemon", "user",
@@ -114,6 +115,11 @@ static const struct setting settings[] = {
 	TIME(idle_transaction_timeout, "0", 0, R,
 	     "seconds a client may idle inside a transaction; 0: forever"),
 	TIME(suspend_timeout, "10", 0, R, "seconds SUSPEND waits for buffers to drain"),
+	TIME(leak_threshold, "60", 0, R,
+	     "seconds a client may hold a server while quiet (idle in transaction, or idle in "
+	     "session mode) before it is a suspected leak; 0: off"),
+	ENUM(leak_action, "log", leak_action_names, NULL,
+	     "what a suspected leak gets: log, cancel (also a cancel request) or close"),
 
 	/* logging and process */
 	STR(logfile, "", NULL, R, "file to log to as well as stderr; empty: none"),
@@ -127,6 +133,10 @@ static const struct setting settings[] = {
 	INT(verbose, "0", 0, 10, R, "more log detail: 1 debug, 2 and up noise"),
 	STR(user, "", NULL, 0, "OS user to switch to after startup when started as root"),
 	TIME(stats_period, "60", 1, R, "seconds between averaged statistics"),
+
+	/* monitoring */
+	STR(metrics_listen, "", NULL, 0,
+	    "host:port of the HTTP server for /metrics and /health; empty: off"),
 };
 
 #undef R

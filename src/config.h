@@ -22,6 +22,13 @@ enum auth_type {
 	AUTH_TYPE_SCRAM,
 };
 
+/* leak_action: what happens to a suspected connection leak. */
+enum leak_action {
+	LEAK_ACTION_LOG = 0,
+	LEAK_ACTION_CANCEL,
+	LEAK_ACTION_CLOSE,
+};
+
 /* config_pool_mode_name returns "session", "transaction" or "statement". */
 const char *config_pool_mode_name(enum pool_mode mode);
 /* config_auth_type_name returns the auth_type spelling of the ini file. */
@@ -110,6 +117,8 @@ struct config {
 	usec_t query_wait_timeout;     /* default 120 s */
 	usec_t idle_transaction_timeout; /* default 0 */
 	usec_t suspend_timeout;        /* default 10 s */
+	usec_t leak_threshold;         /* default 60 s; 0 = off */
+	enum leak_action leak_action;  /* default log */
 
 	/* logging and process */
 	char *logfile;                 /* "" = stderr only */
@@ -123,6 +132,9 @@ struct config {
 	int verbose;                   /* default 0 */
 	char *user;                    /* switch to this OS user, "" = no */
 	usec_t stats_period;           /* default 60 s */
+
+	/* monitoring */
+	char *metrics_listen;          /* "host:port", "" = no HTTP server */
 
 	struct db_config *databases;   /* in file order */
 	struct user_config *users;     /* in file order */

@@ -4,6 +4,7 @@
 
 #include "client.h"
 #include "config.h"
+#include "leak.h"
 #include "log.h"
 #include "loop.h"
 #include "pool.h"
@@ -42,6 +43,8 @@ static void check_clients(struct loop *loop, struct pool *pool)
 				client_fail(c, "08P01", "client_idle_timeout");
 			continue;
 		}
+		if (leak_check(loop, s))
+			continue; /* leak_action = close ended the client */
 		if (s->task == TASK_NONE && expired(now, s->query_start, cfg->query_timeout)) {
 			/* the server may be mid-result: it cannot be reused */
 			client_fail(c, "08P01", "query timeout");

@@ -70,7 +70,6 @@ static struct listener *listener_add(struct loop *loop, int fd, bool is_unix, co
 	ev_timer_init(&l->backoff, on_backoff, 1.0, 0.);
 	ev_io_start(loop->ev, &l->io);
 	list_append(&loop->listeners, &l->node);
-	log_info("listening on %s", desc);
 	return l;
 }
 
@@ -189,6 +188,13 @@ int listener_start_all(struct loop *loop)
 		return -1;
 	}
 	return 0;
+}
+
+void listener_log_all(struct loop *loop)
+{
+	struct list_node *n;
+	list_for_each(n, &loop->listeners)
+		log_info("listening on %s", container_of(n, struct listener, node)->desc);
 }
 
 void listener_stop_all(struct loop *loop, bool close_sockets)

@@ -25,6 +25,10 @@ struct listener {
  * configuration. Returns 0, or -1 (logged) if any bind fails. */
 int listener_start_all(struct loop *loop);
 
+/* listener_log_all logs one line per listening socket (once the log
+ * sinks of the configuration are open). */
+void listener_log_all(struct loop *loop);
+
 /* listener_stop_all stops accepting (shutdown) and, if CLOSE, closes the
  * sockets and removes the unix socket file. */
 void listener_stop_all(struct loop *loop, bool close_sockets);

@@ -11,6 +11,7 @@
 #include "authfile.h"
 #include "cancel.h"
 #include "client.h"
+#include "http.h"
 #include "janitor.h"
 #include "listener.h"
 #include "log.h"
@@ -237,6 +238,11 @@ int loop_init(struct loop *loop, struct config *cfg)
 	janitor_start(loop);
 	if (stats_start(loop) < 0)
 		return -1;
+	if (http_start(loop) < 0) {
+		/* everything above is set up: undo it, the caller will not */
+		loop_destroy(loop);
+		return -1;
+	}
 	return 0;
 }
 
@@ -252,6 +258,7 @@ void loop_destroy(struct loop *loop)
 	loop->shutdown = SHUTDOWN_NOW;
 	admin_destroy(loop);
 	stats_stop(loop);
+	http_stop(loop);
 	listener_stop_all(loop, true);
 	list_for_each_safe(n, t, &loop->login_clients)
 		client_close(container_of(n, struct client, node), "shutdown");

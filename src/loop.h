@@ -16,6 +16,7 @@
 struct admin_state;
 struct authfile;
 struct cancel_map;
+struct http_server;
 struct stats_state;
 
 enum shutdown_mode {
@@ -50,6 +51,7 @@ struct loop {
 	struct cancel_map *cancel_keys;
 	struct admin_state *admin;   /* admin.c: commands waiting to complete */
 	struct stats_state *stats;   /* stats.c: stats_period snapshots */
+	struct http_server *http;    /* http.c: metrics_listen, NULL when off */
 
 	int client_count;            /* every client connection, for max_client_conn */
 	uint64_t next_id;            /* C-/S- ids */

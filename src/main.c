@@ -211,6 +211,7 @@ int main(int argc, char **argv)
 	}
 	char *pidfile = own_pidfile ? strdup(cfg->pidfile) : NULL;
 	log_info("pglifeguard %s started, pid %d", PACKAGE_VERSION, (int)getpid());
+	listener_log_all(&loop);
 	loop_run(&loop);
 	log_info("shutting down");
 	loop_destroy(&loop);

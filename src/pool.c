@@ -413,6 +413,16 @@ void pool_release_server(struct server *server)
 	struct loop *loop = pool->loop;
 	const struct config *cfg = loop->cfg;
 
+	/* a cancel still on its way must not hit the next client's query:
+	 * the server waits until PostgreSQL has read it (cancel.c resumes) */
+	if (server->cancels_in_flight > 0) {
+		server->release_after_cancel = true;
+		server_set_state(server, SERVER_USED);
+		return;
+	}
+	leak_checkout_end(server);
+	if (server->link_time)
+		histogram_record(&pool->checkout_hist, loop->now - server->link_time);
 	server->query_start = 0;
 	server->release_check = false;
 	if (!server_is_clean(server)) {

@@ -9,9 +9,11 @@
 #include <sys/socket.h>
 
 #include "config.h"
+#include "histogram.h"
 #include "list.h"
 #include "params.h"
 #include "scram.h"
+#include "stats.h"
 #include "timeutil.h"
 
 struct loop;
@@ -94,6 +96,14 @@ struct pool {
 	/* counters for SHOW STATS */
 	uint64_t xact_count, query_count, bytes_in, bytes_out;
 	uint64_t xact_time, query_time, wait_time, server_assignments;
+	uint64_t leak_count;         /* checkouts flagged as suspected leaks */
+
+	/* latency histograms and error classes for /metrics (http.c) */
+	struct histogram query_hist;    /* request to its ReadyForQuery */
+	struct histogram xact_hist;     /* first request to ReadyForQuery 'I' */
+	struct histogram wait_hist;     /* waiting for a server to getting one */
+	struct histogram checkout_hist; /* server linked to released */
+	struct stats_errors errors;     /* ErrorResponses forwarded to clients */
 };
 
 /* pool_find_database returns the database NAME, creating it from the "*"

@@ -196,6 +196,31 @@ bool proto_parse_error(const uint8_t *body, size_t len, struct proto_error_field
 	}
 }
 
+const char *proto_error_class(const uint8_t *body, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && body[i] != 0) {
+		uint8_t code = body[i++];
+		const uint8_t *end = memchr(body + i, 0, len - i);
+		if (!end)
+			return NULL;
+		size_t vlen = (size_t)(end - (body + i));
+		if (code == 'C') {
+			if (vlen != 5)
+				return NULL;
+			for (size_t k = 0; k < 5; k++) {
+				uint8_t ch = body[i + k];
+				if (!((ch >= '0' && ch <= '9') || (ch >= 'A' && ch <= 'Z')))
+					return NULL;
+			}
+			return (const char *)body + i;
+		}
+		i += vlen + 1;
+	}
+	return NULL;
+}
+
 bool proto_parse_param_status(const uint8_t *body, size_t len, const char **name, const char **value)
 {
 	struct proto_reader r;

@@ -101,6 +101,12 @@ struct proto_error_fields {
 };
 bool proto_parse_error(const uint8_t *body, size_t len, struct proto_error_fields *out);
 
+/* proto_error_class finds the SQLSTATE ('C' field) in the first LEN bytes
+ * of an ErrorResponse BODY, which may be a prefix of the body, and returns
+ * a pointer into BODY at its two-character class, or NULL when the field
+ * is not there in full or is not five digits or upper-case letters. */
+const char *proto_error_class(const uint8_t *body, size_t len);
+
 /* proto_parse_param_status parses a ParameterStatus body. */
 bool proto_parse_param_status(const uint8_t *body, size_t len, const char **name, const char **value);
 

@@ -9,12 +9,17 @@
 #include <string.h>
 
 #include "authfile.h"
+#include "cancel.h"
 #include "client.h"
 #include "config.h"
 #include "log.h"
 #include "loop.h"
 #include "pool.h"
 #include "proto.h"
+#include "stats.h"
+
+/* ErrorResponses up to this size are buffered whole to read their SQLSTATE. */
+#define SERVER_ERROR_PEEK_MAX 8192
 
 static enum pkt_action server_packet(struct conn *c, uint8_t type, uint32_t len,
 				     const uint8_t *body, uint32_t avail);
@@ -522,6 +527,17 @@ static void task_done(struct server *server, char status)
 		for (int i = 0; i < PARAM_COUNT; i++)
 			if (!params_reported(i))
 				params_set(&server->params, i, NULL);
+	if (task == TASK_ROLLBACK) {
+		/* then as on any release, the reset query if the mode wants it
+		 * (not pool_release_server: this ReadyForQuery is still buffered) */
+		const struct config *cfg = server->conn.loop->cfg;
+		const char *reset = cfg->server_reset_query;
+		if (reset && reset[0] &&
+		    (server->pool->mode == POOL_MODE_SESSION || cfg->server_reset_query_always)) {
+			server_run_task(server, TASK_RESET, reset);
+			return;
+		}
+	}
 	pool_server_ready(server);
 }
 
@@ -640,13 +656,21 @@ static enum pkt_action server_packet(struct conn *c, uint8_t type, uint32_t len,
 			if (server->xact_start)
 				server->pool->xact_time +=
 					(uint64_t)(c->loop->now - server->xact_start);
+			if (server->xact_start)
+				histogram_record(&server->pool->xact_hist,
+						 c->loop->now - server->xact_start);
 			server->xact_start = 0;
 		}
 		server->txn_status = (char)body[0];
+		leak_note_ready(&server->checkout, (char)body[0],
+				server->pending_rfq == 0 && !server->ext_pending, c->loop->now);
 		if (server->pending_rfq == 0) {
 			if (server->query_start)
 				server->pool->query_time +=
 					(uint64_t)(c->loop->now - server->query_start);
+			if (server->query_start)
+				histogram_record(&server->pool->query_hist,
+						 c->loop->now - server->query_start);
 			server->query_start = 0;
 		}
 		server->release_check = true;
@@ -655,6 +679,14 @@ static enum pkt_action server_packet(struct conn *c, uint8_t type, uint32_t len,
 		if (avail < blen)
 			return PKT_NEED_ALL;
 		remember_param(server, body, blen, false);
+		break;
+	case 'E':
+		/* the SQLSTATE comes early in the body: wait for the whole
+		 * message only when it is small, else look at what arrived */
+		if (avail < blen && blen <= SERVER_ERROR_PEEK_MAX)
+			return PKT_NEED_ALL;
+		stats_count_error(&server->pool->errors,
+				  proto_error_class(body, avail < blen ? avail : blen));
 		break;
 	default:
 		break;
@@ -706,6 +738,7 @@ void server_close(struct server *server, const char *reason)
 	if (server->state == SERVER_CLOSED)
 		return;
 	bool was_login = server->state == SERVER_LOGIN;
+	leak_checkout_end(server);
 	if (loop->cfg->log_disconnections || was_login)
 		server_log(server, was_login ? LOG_LEVEL_WARNING : LOG_LEVEL_INFO,
 			   "closing because: %s (age=%llds)", reason,
@@ -717,6 +750,8 @@ void server_close(struct server *server, const char *reason)
 		server->client = NULL;
 		client_fail(client, "08006", "server connection lost: %s", reason);
 	}
+	if (server->cancels_in_flight)
+		cancel_forget_server(loop, server);
 	clear_secret(server);
 	free_login_params(server);
 	pool->db->server_count--;

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "conn.h"
+#include "leak.h"
 #include "list.h"
 #include "params.h"
 #include "scram.h"
@@ -32,6 +33,7 @@ enum server_task {
 	TASK_SET_PARAMS, /* linked: the client's parameters */
 	TASK_RESET,      /* server_reset_query */
 	TASK_CHECK,      /* server_check_query */
+	TASK_ROLLBACK,   /* leak_action = close: then released as usual */
 };
 
 struct server {
@@ -61,6 +63,8 @@ struct server {
 	bool release_check;        /* a ReadyForQuery was forwarded: maybe release */
 	bool close_needed;         /* close instead of reusing (reload, RECONNECT) */
 	bool login_failure_reported;
+	int cancels_in_flight;     /* CancelRequests on their way to this backend */
+	bool release_after_cancel; /* released while a cancel was on its way */
 	char task_error[256];      /* first error of an internal query */
 	char task_sqlstate[6];
 
@@ -70,6 +74,8 @@ struct server {
 	usec_t request_time;       /* last activity */
 	usec_t query_start;        /* first unanswered request, 0 when none */
 	usec_t xact_start;
+
+	struct checkout checkout;  /* leak.c: the current client's use of it */
 };
 
 /* server_launch opens a new connection for POOL. Returns the server (in

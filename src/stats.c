@@ -39,6 +39,27 @@ void stats_pool_add(const struct pool *pool, struct stats_counters *sum)
 	sum->wait_time += pool->wait_time;
 }
 
+void stats_count_error(struct stats_errors *e, const char *cls)
+{
+	if (!cls) {
+		e->unknown++;
+		return;
+	}
+	for (int i = 0; i < e->n; i++) {
+		if (e->cls[i][0] == cls[0] && e->cls[i][1] == cls[1]) {
+			e->count[i]++;
+			return;
+		}
+	}
+	if (e->n == STATS_ERROR_CLASSES) {
+		e->unknown++;
+		return;
+	}
+	e->cls[e->n][0] = cls[0];
+	e->cls[e->n][1] = cls[1];
+	e->count[e->n++] = 1;
+}
+
 void stats_totals(struct loop *loop, const struct database *db, struct stats_counters *out)
 {
 	struct list_node *n;

@@ -26,6 +26,24 @@ struct stats_counters {
 	uint64_t wait_time;
 };
 
+/* ErrorResponses counted by SQLSTATE class (the code's first two
+ * characters). A pool sees few distinct classes: the first
+ * STATS_ERROR_CLASSES get their own counter, later ones and errors
+ * without a readable code count under "??". */
+#define STATS_ERROR_CLASSES 16
+
+struct stats_errors {
+	int n;
+	char cls[STATS_ERROR_CLASSES][2];
+	uint64_t count[STATS_ERROR_CLASSES];
+	uint64_t unknown; /* class "??" */
+};
+
+/* stats_count_error counts one error of class CLS (two characters, not
+ * terminated) in E; CLS NULL: class unknown. O(STATS_ERROR_CLASSES), no
+ * allocation. */
+void stats_count_error(struct stats_errors *e, const char *cls);
+
 /* stats_start arms LOOP's stats_period timer. Returns 0, or -1 when out of
  * memory (logged). */
 int stats_start(struct loop *loop);

@@ -50,6 +50,14 @@ static void check_error(struct iobuf_pool *pool, const uint8_t *body, size_t len
 	const uint8_t *b;
 	size_t blen;
 
+	/* the SQLSTATE class is read from any prefix: five code characters
+	 * inside it (the first 'C' field; the full parse keeps the last) */
+	for (size_t cut = 0; cut <= len; cut += cut < 16 ? 1 : len / 8 + 1) {
+		const char *cls = proto_error_class(body, cut);
+		if (cls && ((const uint8_t *)cls < body || (const uint8_t *)cls + 5 > body + cut ||
+			    strspn(cls, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") < 5))
+			abort();
+	}
 	if (!proto_parse_error(body, len, &ef))
 		return;
 	if (!in_body(ef.severity, body, len) || !in_body(ef.sqlstate, body, len) ||

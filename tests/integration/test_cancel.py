@@ -88,3 +88,21 @@ def test_cancel_other_client_unaffected(tx_pooler):
     finally:
         a.close()
         b.close()
+
+
+def test_late_cancel_does_not_hit_next_client(make_pooler):
+    """A cancel sent while its client is idle reaches the backend after the
+    client has left; the next client of that server connection must not
+    see its query cancelled. The pooler keeps the server out of the pool
+    until PostgreSQL has read the cancel."""
+    pooler = make_pooler(pool_mode="session", default_pool_size=1)
+    for _ in range(5):
+        first = pooler.connect()
+        with first.cursor() as cur:
+            cur.execute("SELECT pg_backend_pid()")
+            pid = cur.fetchone()[0]
+        first.cancel()   # nothing is running: a late cancel for this backend
+        first.close()
+        with contextlib.closing(pooler.connect()) as second, second.cursor() as cur:
+            cur.execute("SELECT pg_backend_pid(), pg_sleep(0.3)")
+            assert cur.fetchone()[0] == pid  # the same server connection

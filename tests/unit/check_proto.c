@@ -389,6 +389,42 @@ START_TEST(test_parse_error_severity_order)
 }
 END_TEST
 
+START_TEST(test_error_class)
+{
+	static const char full[] = "SERROR\0VERROR\0C42P01\0Mrelation does not exist\0\0";
+	static const char cut_after_code[] = "SERROR\0C22P02\0Minvalid inp";
+	static const char cut_in_code[] = "SERROR\0C22P";
+	static const char no_code[] = "SERROR\0Mno code\0\0";
+	static const char bad_code[] = "SERROR\0C42p01\0\0";
+	static const char short_code[] = "SERROR\0C42\0\0";
+	uint8_t *copy;
+	const char *cls;
+
+	copy = exact_copy(full, sizeof(full) - 1);
+	cls = proto_error_class(copy, sizeof(full) - 1);
+	ck_assert_ptr_nonnull(cls);
+	ck_assert(cls[0] == '4' && cls[1] == '2');
+	free(copy);
+	/* a prefix that holds the whole code is enough */
+	copy = exact_copy(cut_after_code, sizeof(cut_after_code) - 1);
+	cls = proto_error_class(copy, sizeof(cut_after_code) - 1);
+	ck_assert_ptr_nonnull(cls);
+	ck_assert(cls[0] == '2' && cls[1] == '2');
+	free(copy);
+	static const char *const none[] = {cut_in_code, no_code, bad_code, short_code};
+	static const size_t lens[] = {sizeof(cut_in_code) - 1, sizeof(no_code) - 1,
+				      sizeof(bad_code) - 1, sizeof(short_code) - 1};
+	for (int i = 0; i < 4; i++) {
+		copy = exact_copy(none[i], lens[i]);
+		ck_assert_ptr_null(proto_error_class(copy, lens[i]));
+		free(copy);
+	}
+	copy = exact_copy("", 0);
+	ck_assert_ptr_null(proto_error_class(copy, 0));
+	free(copy);
+}
+END_TEST
+
 START_TEST(test_parse_error_malformed)
 {
 	static const char no_list_end[] = "SERROR\0C42601\0Msyntax error\0";
@@ -974,6 +1010,7 @@ static Suite *proto_suite(void)
 	tcase_add_test(tc, test_parse_error_fields);
 	tcase_add_test(tc, test_parse_error_severity_order);
 	tcase_add_test(tc, test_parse_error_malformed);
+	tcase_add_test(tc, test_error_class);
 	tcase_add_test(tc, test_parse_param_status);
 	tcase_add_test(tc, test_parse_auth);
 	tcase_add_test(tc, test_parse_backend_key);
