@@ -38,6 +38,9 @@ fi
 . "$top/tests/harness/pooler.sh"
 export LG_OWNER_PID=$$
 work=$(mktemp -d)
+# the store directory must be writable by the pooler (as root it runs as postgres)
+mkdir "$work/store" && chmod 1777 "$work/store" && chmod 711 "$work" || exit 1
+store=$work/store/pglifeguard.db
 cleanup() {
 	pooler_stop >/dev/null 2>&1
 	[ -n "${PGLIFEGUARD_DSN:-}" ] || pg_stop
@@ -72,7 +75,7 @@ if [ -n "${PGLIFEGUARD_DSN:-}" ]; then
 	printf '"%s" "%s"\n"lg_admin" "lg-admin-pw"\n' "$user" "$password" >"$work/userlist.txt"
 	export LG_POOLER_USERLIST=$work/userlist.txt
 	pooler_start "db:$db=host=$host port=$port dbname=$db" pool_mode=transaction \
-		default_pool_size=5 || exit 1
+		default_pool_size=5 store_path="$store" sample_interval=2 monitor_user="$user" || exit 1
 	printf '\\set n random(1, 100000)\nSELECT :n;\n' >"$work/select.sql"
 	load=(-f "$work/select.sql")
 else
@@ -80,7 +83,8 @@ else
 	pg_start || exit 1
 	echo "port $LG_PG_PORT, data in $LG_PG_DIR"
 	db=lgtest user=lg_plain password=$LG_PLAIN_PASSWORD
-	pooler_start pool_mode=transaction default_pool_size=5 || exit 1
+	pooler_start pool_mode=transaction default_pool_size=5 store_path="$store" sample_interval=2 \
+		monitor_user="$user" || exit 1
 	load=(-S)
 fi
 echo "pglifeguard listens on 127.0.0.1:$LG_POOLER_PORT (config $LG_POOLER_INI)"
@@ -99,10 +103,11 @@ fi
 cli=$top/build/pglifeguard-cli
 if [ -x "$cli" ]; then
 	export PGLIFEGUARD_CONFIG=$LG_POOLER_INI
-	say "pglifeguard-cli top"
-	"$cli" top
+	sleep 3 # one more sample_interval: the last deltas reach the store
+	say "pglifeguard-cli top (pg_stat_statements, sampled every 2 s)"
+	"$cli" -s "$store" top --since 1h --limit 10
 	say "pglifeguard-cli pools"
-	"$cli" pools
+	"$cli" pools 2>/dev/null || echo "(pglifeguard-cli pools is not implemented yet)"
 else
 	echo "(pglifeguard-cli is not built yet: no top/pools view)"
 fi

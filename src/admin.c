@@ -33,10 +33,10 @@
 #define MAX_WORDS 3
 
 enum outcome {
-	DONE,    /* answered; go on with the next statement */
-	FAILED,  /* an ErrorResponse was sent: skip the rest of the query */
+	DONE, /* answered; go on with the next statement */
+	FAILED, /* an ErrorResponse was sent: skip the rest of the query */
 	WAITING, /* completes later: the rest of the query waits with it */
-	GONE,    /* the client was closed or must get nothing more */
+	GONE, /* the client was closed or must get nothing more */
 };
 
 enum wait_kind { WAIT_PAUSE, WAIT_CLOSE };
@@ -48,7 +48,7 @@ struct admin_wait {
 	uint64_t client_id;
 	enum wait_kind kind;
 	struct database *db; /* NULL: every database (never freed while running) */
-	char *rest;          /* the statements after the waiting one */
+	char *rest; /* the statements after the waiting one */
 };
 
 struct admin_state {
@@ -80,8 +80,9 @@ void admin_welcome(struct client *client)
 {
 	/* what drivers read at login; the values match SHOW's fixed answers */
 	static const char *const reported[] = {
-		"server_version", "server_encoding", "client_encoding", "DateStyle", "TimeZone",
-		"standard_conforming_strings", "integer_datetimes",
+		"server_version",    "server_encoding", "client_encoding",
+		"DateStyle",         "TimeZone",        "standard_conforming_strings",
+		"integer_datetimes",
 	};
 	struct loop *loop = client->conn.loop;
 	struct iobuf_pool *bufs = conn_bufs(&client->conn);
@@ -91,7 +92,8 @@ void admin_welcome(struct client *client)
 	client->admin_readonly = !is_admin_user(loop, client->user_name);
 	bool ok = proto_build_auth(bufs, out, AUTH_REQ_OK, NULL, 0);
 	for (size_t i = 0; ok && i < ARRAY_SIZE(reported); i++)
-		ok = proto_build_param_status(bufs, out, reported[i], admin_fixed_param(reported[i]));
+		ok = proto_build_param_status(bufs, out, reported[i],
+					      admin_fixed_param(reported[i]));
 	ok = ok && proto_build_param_status(bufs, out, "is_superuser", "on");
 	ok = ok && proto_build_param_status(bufs, out, "application_name", app ? app : "");
 	ok = ok && proto_build_backend_key(bufs, out, client->cancel_pid, client->cancel_key);
@@ -286,7 +288,8 @@ static struct database *find_database(struct loop *loop, const char *name)
 	int nloose = 0;
 	struct list_node *n;
 
-	list_for_each(n, &loop->databases) {
+	list_for_each(n, &loop->databases)
+	{
 		struct database *db = container_of(n, struct database, node);
 		if (db->removed)
 			continue;
@@ -308,8 +311,8 @@ static enum outcome resolve_db(struct reply *r, const char *cmd, const char *arg
 	if (!arg)
 		return DONE;
 	if (admin_is_console_db(arg))
-		return send_error(r->client, "0A000", NULL, "%s does not apply to the admin console",
-				  cmd);
+		return send_error(r->client, "0A000", NULL,
+				  "%s does not apply to the admin console", cmd);
 	*db = find_database(r->client->conn.loop, arg);
 	if (!*db)
 		return send_error(r->client, "3D000", NULL, "no such database: %s", arg);
@@ -332,7 +335,8 @@ static int wait_status(struct loop *loop, const struct admin_wait *w)
 
 	if (w->kind == WAIT_PAUSE && !(w->db ? w->db->paused : loop->paused))
 		return -1;
-	list_for_each(n, &loop->pools) {
+	list_for_each(n, &loop->pools)
+	{
 		struct pool *pool = container_of(n, struct pool, node);
 		if (!pool_of(pool, w->db))
 			continue;
@@ -345,9 +349,8 @@ static int wait_status(struct loop *loop, const struct admin_wait *w)
 					&pool->used_servers, &pool->tested_servers,
 					&pool->login_servers};
 		for (size_t i = 0; i < ARRAY_SIZE(lists); i++)
-			list_for_each(m, lists[i])
-				if (container_of(m, struct server, node)->close_needed)
-					return 0;
+			list_for_each(m, lists[i]) if (container_of(m, struct server, node)
+							       ->close_needed) return 0;
 	}
 	return 1;
 }
@@ -393,7 +396,8 @@ static enum outcome wait_for(struct reply *r, enum wait_kind kind, struct databa
 static struct client *find_admin_client(struct loop *loop, uint64_t id)
 {
 	struct list_node *n;
-	list_for_each(n, &loop->admin_clients) {
+	list_for_each(n, &loop->admin_clients)
+	{
 		struct client *c = container_of(n, struct client, node);
 		if (c->id == id)
 			return client_gone(c) ? NULL : c;
@@ -407,7 +411,8 @@ static void complete_wait(struct client *client, const struct admin_wait *w, int
 
 	if (status < 0) {
 		if (send_error(client, "57014", NULL,
-			       "PAUSE canceled: RESUME was issued before the servers closed") == GONE)
+			       "PAUSE canceled: RESUME was issued before the servers closed") ==
+		    GONE)
 			return;
 		finish(client);
 		return;
@@ -426,7 +431,8 @@ static void check_waits(struct admin_state *st)
 	struct loop *loop = st->loop;
 	struct list_node *n, *t;
 
-	list_for_each_safe(n, t, &st->waits) {
+	list_for_each_safe(n, t, &st->waits)
+	{
 		struct admin_wait *w = container_of(n, struct admin_wait, node);
 		struct client *client = find_admin_client(loop, w->client_id);
 		int status = client ? wait_status(loop, w) : -1;
@@ -469,7 +475,8 @@ void admin_destroy(struct loop *loop)
 	if (!st)
 		return;
 	ev_timer_stop(loop->ev, &st->timer);
-	list_for_each_safe(n, t, &st->waits) {
+	list_for_each_safe(n, t, &st->waits)
+	{
 		struct admin_wait *w = container_of(n, struct admin_wait, node);
 		list_remove(&st->waits, n);
 		free(w->rest);
@@ -482,14 +489,17 @@ void admin_destroy(struct loop *loop)
 /* --- control commands --------------------------------------------------------- */
 
 /* The five server lists of POOL, as an array initializer. */
-#define SERVER_LISTS(pool)                                                           \
-	{ &(pool)->active_servers, &(pool)->idle_servers, &(pool)->used_servers,     \
-	  &(pool)->tested_servers, &(pool)->login_servers }
+#define SERVER_LISTS(pool)                                                                         \
+	{                                                                                          \
+		&(pool)->active_servers, &(pool)->idle_servers, &(pool)->used_servers,             \
+			&(pool)->tested_servers, &(pool)->login_servers                            \
+	}
 
 static void close_idle_servers(struct loop *loop, const struct database *db, const char *reason)
 {
 	struct list_node *n, *m, *t;
-	list_for_each(n, &loop->pools) {
+	list_for_each(n, &loop->pools)
+	{
 		struct pool *pool = container_of(n, struct pool, node);
 		if (pool_of(pool, db))
 			list_for_each_safe(m, t, &pool->idle_servers)
@@ -500,7 +510,8 @@ static void close_idle_servers(struct loop *loop, const struct database *db, con
 static void launch_servers(struct loop *loop, const struct database *db)
 {
 	struct list_node *n;
-	list_for_each(n, &loop->pools) {
+	list_for_each(n, &loop->pools)
+	{
 		struct pool *pool = container_of(n, struct pool, node);
 		if (pool_of(pool, db))
 			pool_launch_servers(pool);
@@ -540,9 +551,9 @@ static enum outcome cmd_resume(struct reply *r, const char *arg, const char *res
 		return FAILED;
 	if (db) {
 		if (!db->paused)
-			return send_error(r->client, "55000", NULL, "database %s is not paused%s",
-					  db->name,
-					  loop->paused ? " (the whole pooler is: use RESUME alone)" : "");
+			return send_error(
+				r->client, "55000", NULL, "database %s is not paused%s", db->name,
+				loop->paused ? " (the whole pooler is: use RESUME alone)" : "");
 		db->paused = false;
 		log_info("database %s resumed from the admin console", db->name);
 		launch_servers(loop, db);
@@ -550,7 +561,8 @@ static enum outcome cmd_resume(struct reply *r, const char *arg, const char *res
 		return DONE;
 	}
 	bool any = loop->paused;
-	list_for_each(n, &loop->databases) {
+	list_for_each(n, &loop->databases)
+	{
 		db = container_of(n, struct database, node);
 		any = any || db->paused;
 		db->paused = false;
@@ -573,7 +585,8 @@ static void kill_database(struct loop *loop, struct database *db)
 
 	db->paused = true;
 	log_info("database %s killed from the admin console", db->name);
-	list_for_each(n, &loop->pools) {
+	list_for_each(n, &loop->pools)
+	{
 		struct pool *pool = container_of(n, struct pool, node);
 		if (pool->db != db)
 			continue;
@@ -581,9 +594,9 @@ static void kill_database(struct loop *loop, struct database *db)
 					  &pool->login_clients};
 		struct list *servers[] = SERVER_LISTS(pool);
 		for (size_t i = 0; i < ARRAY_SIZE(clients); i++)
-			list_for_each_safe(m, t, clients[i])
-				client_fail(container_of(m, struct client, node), "57P01",
-					    "database %s was killed from the admin console", db->name);
+			list_for_each_safe(m, t, clients[i]) client_fail(
+				container_of(m, struct client, node), "57P01",
+				"database %s was killed from the admin console", db->name);
 		for (size_t i = 0; i < ARRAY_SIZE(servers); i++)
 			list_for_each_safe(m, t, servers[i])
 				server_close(container_of(m, struct server, node),
@@ -602,7 +615,8 @@ static enum outcome cmd_kill(struct reply *r, const char *arg, const char *rest)
 	if (db) {
 		kill_database(loop, db);
 	} else {
-		list_for_each(n, &loop->databases) {
+		list_for_each(n, &loop->databases)
+		{
 			db = container_of(n, struct database, node);
 			if (!db->removed)
 				kill_database(loop, db);
@@ -618,17 +632,20 @@ static struct client *find_client(struct loop *loop, uint64_t id)
 	struct list *loop_lists[] = {&loop->admin_clients, &loop->login_clients};
 
 	for (size_t i = 0; i < ARRAY_SIZE(loop_lists); i++)
-		list_for_each(n, loop_lists[i]) {
+		list_for_each(n, loop_lists[i])
+		{
 			struct client *c = container_of(n, struct client, node);
 			if (c->id == id)
 				return c;
 		}
-	list_for_each(n, &loop->pools) {
+	list_for_each(n, &loop->pools)
+	{
 		struct pool *pool = container_of(n, struct pool, node);
 		struct list *lists[] = {&pool->active_clients, &pool->waiting_clients,
 					&pool->login_clients};
 		for (size_t i = 0; i < ARRAY_SIZE(lists); i++)
-			list_for_each(m, lists[i]) {
+			list_for_each(m, lists[i])
+			{
 				struct client *c = container_of(m, struct client, node);
 				if (c->id == id)
 					return c;
@@ -646,7 +663,8 @@ static enum outcome cmd_kill_client(struct reply *r, const char *arg, const char
 	unsigned long long id = strtoull(arg, &end, 10);
 	if (errno || end == arg || *end || arg[0] == '-')
 		return send_error(r->client, "22023", NULL,
-				  "KILL_CLIENT needs a client id from SHOW CLIENTS, not \"%s\"", arg);
+				  "KILL_CLIENT needs a client id from SHOW CLIENTS, not \"%s\"",
+				  arg);
 	struct client *victim = find_client(loop, id);
 	if (!victim || client_gone(victim))
 		return send_error(r->client, "42704", NULL, "no client with id %llu", id);
@@ -699,14 +717,15 @@ static enum outcome cmd_reconnect(struct reply *r, const char *arg, const char *
 
 	if (resolve_db(r, "RECONNECT", arg, &db) != DONE)
 		return FAILED;
-	list_for_each(n, &loop->pools) {
+	list_for_each(n, &loop->pools)
+	{
 		struct pool *pool = container_of(n, struct pool, node);
 		if (!pool_of(pool, db))
 			continue;
 		struct list *servers[] = SERVER_LISTS(pool);
 		for (size_t i = 0; i < ARRAY_SIZE(servers); i++)
-			list_for_each(m, servers[i])
-				container_of(m, struct server, node)->close_needed = true;
+			list_for_each(m, servers[i]) container_of(m, struct server, node)
+				->close_needed = true;
 	}
 	/* idle ones go now; the others when their clients release them */
 	close_idle_servers(loop, db, "RECONNECT from the admin console");
@@ -734,9 +753,10 @@ static enum outcome cmd_shutdown(struct reply *r, const char *arg, const char *r
 	else if (arg && strcasecmp(arg, "wait_for_clients") == 0)
 		mode = SHUTDOWN_WAIT_FOR_CLIENTS;
 	else if (arg)
-		return send_error(client, "42601", NULL,
-				  "SHUTDOWN takes WAIT_FOR_SERVERS, WAIT_FOR_CLIENTS or nothing, not \"%s\"",
-				  arg);
+		return send_error(
+			client, "42601", NULL,
+			"SHUTDOWN takes WAIT_FOR_SERVERS, WAIT_FOR_CLIENTS or nothing, not \"%s\"",
+			arg);
 	/* answer first: the loop may stop before this client is served again */
 	reply_complete(r, "SHUTDOWN");
 	if (!reply_done(r))
@@ -835,7 +855,10 @@ static enum outcome cmd_set(struct reply *r, char *text)
 	}
 	if (config_set(loop->cfg, name, value, err, sizeof(err)) < 0) {
 		int reloadable = config_setting_reloadable(name);
-		return send_error(client, reloadable < 0 ? "42704" : reloadable ? "22023" : "55P02",
+		return send_error(client,
+				  reloadable < 0 ? "42704"
+				  : reloadable   ? "22023"
+						 : "55P02",
 				  NULL, "%s", err);
 	}
 	client_log(client, LOG_LEVEL_INFO, "SET %s = %s from the admin console", name, value);
@@ -870,8 +893,8 @@ static const struct command {
 static enum outcome exec_show(struct reply *r, const struct words *w)
 {
 	if (w->n != 2)
-		return send_error(r->client, "42601", NULL, "%s needs one item (SHOW HELP lists them)",
-				  w->w[0]);
+		return send_error(r->client, "42601", NULL,
+				  "%s needs one item (SHOW HELP lists them)", w->w[0]);
 	if (strcasecmp(w->w[0], "select") == 0 && strcmp(w->w[1], "1") == 0) {
 		/* the connection check of pools and drivers */
 		static const struct admin_column col = {"?column?", COL_INT4};
@@ -902,8 +925,8 @@ static enum outcome exec_statement(struct client *client, char *stmt, const char
 		goto out;
 	}
 	if (!split_words(stmt, &w)) {
-		o = send_error(client, "42601", NULL, "syntax error in \"%.64s\" (SHOW HELP lists the commands)",
-			       stmt);
+		o = send_error(client, "42601", NULL,
+			       "syntax error in \"%.64s\" (SHOW HELP lists the commands)", stmt);
 		goto out;
 	}
 	if (strcasecmp(w.w[0], "show") == 0 || strcasecmp(w.w[0], "select") == 0) {

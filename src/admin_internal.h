@@ -60,8 +60,7 @@ void reply_complete(struct reply *r, const char *tag);
 
 /* reply_notice sends a NoticeResponse of SEVERITY (NOTICE, WARNING) with
  * an optional DETAIL. */
-void reply_notice(struct reply *r, const char *severity, const char *message,
-		  const char *detail);
+void reply_notice(struct reply *r, const char *severity, const char *message, const char *detail);
 
 /* admin_fixed_param returns the console's fixed value of the session
  * parameter NAME (any case; what drivers probe), or NULL. */

@@ -11,7 +11,9 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "alert.h"
 #include "client.h"
+#include "histogram.h"
 #include "config.h"
 #include "conn.h"
 #include "leak.h"
@@ -21,6 +23,7 @@
 #include "pool.h"
 #include "proto.h"
 #include "server.h"
+#include "sessionstate.h"
 #include "stats.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -107,12 +110,12 @@ void reply_header(struct reply *r, const struct admin_column *cols, int n)
 	for (int i = 0; i < n; i++) {
 		int16_t typlen = cols[i].type == COL_INT4 ? 4 : cols[i].type == COL_INT8 ? 8 : -1;
 		put_str(r, cols[i].name);
-		put_u32(r, 0);                  /* no table */
-		put_u16(r, 0);                  /* no column of it */
+		put_u32(r, 0); /* no table */
+		put_u16(r, 0); /* no column of it */
 		put_u32(r, (uint32_t)cols[i].type);
 		put_u16(r, (uint16_t)typlen);
-		put_u32(r, UINT32_MAX);         /* typmod -1 */
-		put_u16(r, 0);                  /* text format */
+		put_u32(r, UINT32_MAX); /* typmod -1 */
+		put_u16(r, 0); /* text format */
 	}
 	send_msg(r, 'T');
 }
@@ -276,7 +279,7 @@ enum sock_filter {
 	SOCK_CLIENTS = 1,
 	SOCK_SERVERS = 2,
 	SOCK_BUFFERS = 4, /* the extra columns and cl_/sv_ prefixed states */
-	SOCK_ACTIVE = 8,  /* only sockets holding buffered bytes */
+	SOCK_ACTIVE = 8, /* only sockets holding buffered bytes */
 };
 
 struct sock_row {
@@ -314,7 +317,10 @@ static void socket_row(struct reply *r, const struct sock_row *s, unsigned filte
 	fmt_wall(s->connect_wall, connected, sizeof(connected));
 	fmt_wall(wall_of(loop_of(r), s->request_mono), requested, sizeof(requested));
 	snprintf(state, sizeof(state), "%s%s",
-		 !(filter & SOCK_BUFFERS) ? "" : s->type[0] == 'C' ? "cl_" : "sv_", s->state);
+		 !(filter & SOCK_BUFFERS) ? ""
+		 : s->type[0] == 'C'      ? "cl_"
+					  : "sv_",
+		 s->state);
 	reply_row(r);
 	reply_text(r, s->type);
 	reply_text(r, s->user);
@@ -415,7 +421,8 @@ static void show_sockets_of(struct reply *r, unsigned filter)
 
 	reply_header(r, socket_cols,
 		     (filter & SOCK_BUFFERS) ? (int)ARRAY_SIZE(socket_cols) : SOCKET_COLS_BASIC);
-	list_for_each(n, &loop->pools) {
+	list_for_each(n, &loop->pools)
+	{
 		struct pool *pool = container_of(n, struct pool, node);
 		struct list *clients[3], *servers[5];
 		pool_client_lists(pool, clients);
@@ -515,7 +522,8 @@ static void show_pools(struct reply *r)
 	struct list_node *n;
 
 	reply_header(r, COLS(pool_cols));
-	list_for_each(n, &loop->pools) {
+	list_for_each(n, &loop->pools)
+	{
 		const struct pool *p = container_of(n, struct pool, node);
 		/* clients waiting for the pool's first login wait for a server too */
 		int counts[11] = {p->active_clients.count,
@@ -598,9 +606,17 @@ static const struct admin_column stats_averages_cols[] = {
  * statement counts stay 0 until statements are tracked. */
 static void reply_counters(struct reply *r, const struct stats_counters *c)
 {
-	const uint64_t v[] = {c->server_assignments, c->xact_count, c->query_count,
-			      c->bytes_in, c->bytes_out, c->xact_time,
-			      c->query_time, c->wait_time, 0, 0, 0};
+	const uint64_t v[] = {c->server_assignments,
+			      c->xact_count,
+			      c->query_count,
+			      c->bytes_in,
+			      c->bytes_out,
+			      c->xact_time,
+			      c->query_time,
+			      c->wait_time,
+			      0,
+			      0,
+			      0};
 	for (size_t i = 0; i < ARRAY_SIZE(v); i++)
 		reply_u64(r, v[i]);
 }
@@ -619,7 +635,8 @@ static void show_stats_part(struct reply *r, enum stats_part part)
 		reply_header(r, COLS(stats_totals_cols));
 	else
 		reply_header(r, COLS(stats_averages_cols));
-	list_for_each(n, &loop->databases) {
+	list_for_each(n, &loop->databases)
+	{
 		const struct database *db = container_of(n, struct database, node);
 		struct stats_counters totals, avg;
 		if (db->removed)
@@ -661,9 +678,17 @@ static void show_totals(struct reply *r)
 {
 	static const struct admin_column cols[] = {{"name", COL_TEXT}, {"value", COL_NUMERIC}};
 	static const char *const names[] = {
-		"server_assignment_count", "xact_count", "query_count", "client_bytes",
-		"server_bytes", "xact_time", "query_time", "wait_time",
-		"ps_client_parse_count", "ps_server_parse_count", "ps_bind_count",
+		"server_assignment_count",
+		"xact_count",
+		"query_count",
+		"client_bytes",
+		"server_bytes",
+		"xact_time",
+		"query_time",
+		"wait_time",
+		"ps_client_parse_count",
+		"ps_server_parse_count",
+		"ps_bind_count",
 	};
 	struct stats_counters sets[2];
 	char name[64];
@@ -673,9 +698,17 @@ static void show_totals(struct reply *r)
 	reply_header(r, COLS(cols));
 	for (int s = 0; s < 2; s++) {
 		const struct stats_counters *c = &sets[s];
-		const uint64_t v[] = {c->server_assignments, c->xact_count, c->query_count,
-				      c->bytes_in, c->bytes_out, c->xact_time,
-				      c->query_time, c->wait_time, 0, 0, 0};
+		const uint64_t v[] = {c->server_assignments,
+				      c->xact_count,
+				      c->query_count,
+				      c->bytes_in,
+				      c->bytes_out,
+				      c->xact_time,
+				      c->query_time,
+				      c->wait_time,
+				      0,
+				      0,
+				      0};
 		for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
 			snprintf(name, sizeof(name), "%s_%s", s ? "avg" : "total", names[i]);
 			reply_row(r);
@@ -715,7 +748,8 @@ static void show_databases(struct reply *r)
 	struct list_node *n;
 
 	reply_header(r, COLS(database_cols));
-	list_for_each(n, &loop->databases) {
+	list_for_each(n, &loop->databases)
+	{
 		const struct database *db = container_of(n, struct database, node);
 		if (db->removed)
 			continue;
@@ -774,7 +808,8 @@ static void show_users(struct reply *r)
 	struct list_node *n;
 
 	reply_header(r, COLS(cols));
-	list_for_each(n, &loop->users) {
+	list_for_each(n, &loop->users)
+	{
 		const struct user *u = container_of(n, struct user, node);
 		const struct user_config *uc = config_find_user(loop->cfg, u->name);
 		reply_row(r);
@@ -783,7 +818,7 @@ static void show_users(struct reply *r)
 		reply_null(r);
 		reply_text(r, uc ? mode_or_null(uc->pool_mode) : NULL);
 		reply_int(r, uc && uc->max_user_connections >= 0 ? uc->max_user_connections
-								  : loop->cfg->max_user_connections);
+								 : loop->cfg->max_user_connections);
 		reply_int(r, u->server_count);
 		reply_int(r, 0);
 		reply_int(r, u->client_count);
@@ -805,8 +840,10 @@ static void config_row(void *arg, const char *name, const char *value, const cha
 
 static void show_config(struct reply *r)
 {
-	static const struct admin_column cols[] = {
-		{"key", COL_TEXT}, {"value", COL_TEXT}, {"default", COL_TEXT}, {"changeable", COL_TEXT}};
+	static const struct admin_column cols[] = {{"key", COL_TEXT},
+						   {"value", COL_TEXT},
+						   {"default", COL_TEXT},
+						   {"changeable", COL_TEXT}};
 	reply_header(r, COLS(cols));
 	config_show(loop_of(r)->cfg, config_row, r);
 }
@@ -817,8 +854,8 @@ static int server_total(struct loop *loop)
 {
 	struct list_node *n;
 	int total = 0;
-	list_for_each(n, &loop->pools)
-		total += pool_server_count(container_of(n, struct pool, node));
+	list_for_each(n, &loop->pools) total +=
+		pool_server_count(container_of(n, struct pool, node));
 	return total;
 }
 
@@ -826,8 +863,8 @@ static int database_total(struct loop *loop)
 {
 	struct list_node *n;
 	int total = 0;
-	list_for_each(n, &loop->databases)
-		total += !container_of(n, struct database, node)->removed;
+	list_for_each(n, &loop->databases) total +=
+		!container_of(n, struct database, node)->removed;
 	return total;
 }
 
@@ -881,9 +918,11 @@ static void mem_row(struct reply *r, const char *name, long long size, long long
 
 static void show_mem(struct reply *r)
 {
-	static const struct admin_column cols[] = {
-		{"name", COL_TEXT}, {"size", COL_INT4}, {"used", COL_INT4},
-		{"free", COL_INT4}, {"memtotal", COL_INT4}};
+	static const struct admin_column cols[] = {{"name", COL_TEXT},
+						   {"size", COL_INT4},
+						   {"used", COL_INT4},
+						   {"free", COL_INT4},
+						   {"memtotal", COL_INT4}};
 	struct loop *loop = loop_of(r);
 
 	reply_header(r, COLS(cols));
@@ -945,7 +984,8 @@ static void show_fds(struct reply *r)
 	struct list_node *n, *m;
 
 	reply_header(r, COLS(fd_cols));
-	list_for_each(n, &loop->listeners) {
+	list_for_each(n, &loop->listeners)
+	{
 		const struct listener *l = container_of(n, struct listener, node);
 		char addr[128];
 		snprintf(addr, sizeof(addr), "%s", l->is_unix ? "unix" : l->desc);
@@ -965,24 +1005,28 @@ static void show_fds(struct reply *r)
 			reply_null(r);
 		reply_row_end(r);
 	}
-	list_for_each(n, &loop->pools) {
+	list_for_each(n, &loop->pools)
+	{
 		struct pool *pool = container_of(n, struct pool, node);
 		struct list *clients[3], *servers[5];
 		pool_client_lists(pool, clients);
 		pool_server_lists(pool, servers);
 		for (int i = 0; i < 3; i++)
-			list_for_each(m, clients[i]) {
+			list_for_each(m, clients[i])
+			{
 				const struct client *c = container_of(m, struct client, node);
 				fd_row(r, "client", c->user_name, c->db_name, &c->conn, &c->params);
 			}
 		for (int i = 0; i < 5; i++)
-			list_for_each(m, servers[i]) {
+			list_for_each(m, servers[i])
+			{
 				const struct server *s = container_of(m, struct server, node);
 				fd_row(r, "server", pool->user->name, pool->db->name, &s->conn,
 				       &s->params);
 			}
 	}
-	list_for_each(n, &loop->admin_clients) {
+	list_for_each(n, &loop->admin_clients)
+	{
 		const struct client *c = container_of(n, struct client, node);
 		fd_row(r, "client", c->user_name, c->db_name, &c->conn, &c->params);
 	}
@@ -998,7 +1042,7 @@ static void show_help(struct reply *r)
 		     "\n\tSHOW FDS|SOCKETS|ACTIVE_SOCKETS|LISTS|MEM"
 		     "\n\tSHOW DNS_HOSTS|DNS_ZONES"
 		     "\n\tSHOW STATS|STATS_TOTALS|STATS_AVERAGES|TOTALS"
-		     "\n\tSHOW CHECKOUTS|LEAKS"
+		     "\n\tSHOW CHECKOUTS|LEAKS|ALERTS|LATENCY"
 		     "\n\tSET key = arg"
 		     "\n\tRELOAD"
 		     "\n\tPAUSE [<db>]"
@@ -1056,33 +1100,46 @@ static void show_dns_zones(struct reply *r)
 
 static void show_peers(struct reply *r)
 {
-	static const struct admin_column cols[] = {
-		{"peer_id", COL_INT4}, {"host", COL_TEXT}, {"port", COL_INT4}, {"pool_size", COL_INT4}};
+	static const struct admin_column cols[] = {{"peer_id", COL_INT4},
+						   {"host", COL_TEXT},
+						   {"port", COL_INT4},
+						   {"pool_size", COL_INT4}};
 	reply_header(r, COLS(cols));
 }
 
 static void show_peer_pools(struct reply *r)
 {
-	static const struct admin_column cols[] = {
-		{"database", COL_TEXT},         {"cl_active_cancel_req", COL_INT4},
-		{"cl_waiting_cancel_req", COL_INT4}, {"sv_active_cancel", COL_INT4},
-		{"sv_login", COL_INT4}};
+	static const struct admin_column cols[] = {{"database", COL_TEXT},
+						   {"cl_active_cancel_req", COL_INT4},
+						   {"cl_waiting_cancel_req", COL_INT4},
+						   {"sv_active_cancel", COL_INT4},
+						   {"sv_login", COL_INT4}};
 	reply_header(r, COLS(cols));
 }
 
 /* --- SHOW CHECKOUTS, LEAKS (ours; times in microseconds) ------------------- */
 
 static const struct admin_column checkout_cols[] = {
-	{"database", COL_TEXT},     {"user", COL_TEXT},
-	{"client_id", COL_INT8},    {"addr", COL_TEXT},
-	{"port", COL_INT4},         {"application_name", COL_TEXT},
-	{"server_id", COL_INT8},    {"backend_pid", COL_INT4},
-	{"started", COL_TEXT},      {"held_us", COL_INT8},
-	{"executing_us", COL_INT8}, {"idle_in_transaction_us", COL_INT8},
-	{"idle_us", COL_INT8},      {"state", COL_TEXT},
-	{"transaction_statements", COL_INT8}, {"statements", COL_INT8},
-	{"listen", COL_TEXT},       {"suspected_leak", COL_TEXT},
+	{"database", COL_TEXT},
+	{"user", COL_TEXT},
+	{"client_id", COL_INT8},
+	{"addr", COL_TEXT},
+	{"port", COL_INT4},
+	{"application_name", COL_TEXT},
+	{"server_id", COL_INT8},
+	{"backend_pid", COL_INT4},
+	{"started", COL_TEXT},
+	{"held_us", COL_INT8},
+	{"executing_us", COL_INT8},
+	{"idle_in_transaction_us", COL_INT8},
+	{"idle_us", COL_INT8},
+	{"state", COL_TEXT},
+	{"transaction_statements", COL_INT8},
+	{"statements", COL_INT8},
+	{"listen", COL_TEXT},
+	{"suspected_leak", COL_TEXT},
 	{"last_statement", COL_TEXT},
+	{"session_state", COL_TEXT},
 };
 
 static void checkout_row(struct reply *r, const struct server *sv)
@@ -1093,8 +1150,9 @@ static void checkout_row(struct reply *r, const struct server *sv)
 	bool busy = leak_server_busy(sv);
 	usec_t exec = ck->exec_time + (ck->busy_since ? loop->now - ck->busy_since : 0);
 	usec_t idle_xact = ck->idle_xact_time;
-	char started[64];
+	char started[64], kinds[128];
 
+	sessionstate_format(c->session_state, kinds, sizeof(kinds));
 	if (!busy && (ck->txn_status == 'T' || ck->txn_status == 'E'))
 		idle_xact += loop->now - ck->idle_since;
 	fmt_wall(wall_of(loop, ck->start), started, sizeof(started));
@@ -1118,6 +1176,7 @@ static void checkout_row(struct reply *r, const struct server *sv)
 	reply_text(r, ck->listen ? "yes" : "no");
 	reply_text(r, ck->reported ? "yes" : "no");
 	reply_text(r, ck->stmt);
+	reply_text(r, kinds);
 	reply_row_end(r);
 }
 
@@ -1126,9 +1185,11 @@ static void show_checkouts(struct reply *r)
 	struct list_node *n, *m;
 
 	reply_header(r, COLS(checkout_cols));
-	list_for_each(n, &loop_of(r)->pools) {
+	list_for_each(n, &loop_of(r)->pools)
+	{
 		struct pool *pool = container_of(n, struct pool, node);
-		list_for_each(m, &pool->active_servers) {
+		list_for_each(m, &pool->active_servers)
+		{
 			struct server *sv = container_of(m, struct server, node);
 			if (sv->client && sv->checkout.start)
 				checkout_row(r, sv);
@@ -1141,22 +1202,32 @@ static void show_checkouts(struct reply *r)
 static void show_leaks(struct reply *r)
 {
 	static const struct admin_column cols[] = {
-		{"type", COL_TEXT},        {"database", COL_TEXT},     {"user", COL_TEXT},
-		{"leaks", COL_INT8},       {"suspected", COL_INT8},    {"client_id", COL_INT8},
-		{"addr", COL_TEXT},        {"port", COL_INT4},         {"application_name", COL_TEXT},
-		{"backend_pid", COL_INT4}, {"held_us", COL_INT8},      {"idle_us", COL_INT8},
-		{"state", COL_TEXT},       {"last_statement", COL_TEXT},
+		{"type", COL_TEXT},
+		{"database", COL_TEXT},
+		{"user", COL_TEXT},
+		{"leaks", COL_INT8},
+		{"suspected", COL_INT8},
+		{"client_id", COL_INT8},
+		{"addr", COL_TEXT},
+		{"port", COL_INT4},
+		{"application_name", COL_TEXT},
+		{"backend_pid", COL_INT4},
+		{"held_us", COL_INT8},
+		{"idle_us", COL_INT8},
+		{"state", COL_TEXT},
+		{"last_statement", COL_TEXT},
 	};
 	const struct loop *loop = loop_of(r);
 	struct list_node *n, *m;
 
 	reply_header(r, COLS(cols));
-	list_for_each(n, &loop->pools) {
+	list_for_each(n, &loop->pools)
+	{
 		struct pool *pool = container_of(n, struct pool, node);
 		int suspected = 0;
-		list_for_each(m, &pool->active_servers)
-			if (container_of(m, struct server, node)->checkout.reported)
-				suspected++;
+		list_for_each(m, &pool->active_servers) if (container_of(m, struct server, node)
+								    ->checkout.reported)
+			suspected++;
 		reply_row(r);
 		reply_text(r, "pool");
 		reply_text(r, pool->db->name);
@@ -1167,9 +1238,11 @@ static void show_leaks(struct reply *r)
 			reply_null(r);
 		reply_row_end(r);
 	}
-	list_for_each(n, &loop->pools) {
+	list_for_each(n, &loop->pools)
+	{
 		struct pool *pool = container_of(n, struct pool, node);
-		list_for_each(m, &pool->active_servers) {
+		list_for_each(m, &pool->active_servers)
+		{
 			const struct server *sv = container_of(m, struct server, node);
 			const struct checkout *ck = &sv->checkout;
 			const struct client *c = sv->client;
@@ -1196,6 +1269,77 @@ static void show_leaks(struct reply *r)
 	}
 }
 
+/* Active alerts, then the recently resolved ones (alert.c keeps them). */
+static void alert_row(void *arg, const struct alert_row *a)
+{
+	struct reply *r = arg;
+	char buf[64];
+
+	reply_row(r);
+	reply_text(r, a->alert);
+	reply_text(r, a->database);
+	reply_text(r, a->user);
+	reply_text(r, a->state);
+	fmt_wall((usec_t)a->since * USEC_PER_SEC, buf, sizeof(buf));
+	reply_text(r, buf);
+	snprintf(buf, sizeof(buf), "%.3f", a->value);
+	reply_text(r, buf);
+	snprintf(buf, sizeof(buf), "%.3f", a->threshold);
+	reply_text(r, buf);
+	reply_text(r, a->detail);
+	reply_row_end(r);
+}
+
+static void show_alerts(struct reply *r)
+{
+	static const struct admin_column cols[] = {
+		{"alert", COL_TEXT},        {"database", COL_TEXT}, {"user", COL_TEXT},
+		{"state", COL_TEXT},        {"since", COL_TEXT},    {"value", COL_NUMERIC},
+		{"threshold", COL_NUMERIC}, {"detail", COL_TEXT},
+	};
+
+	reply_header(r, COLS(cols));
+	alert_foreach(loop_of(r), alert_row, r);
+}
+
+/* Percentiles of each pool's histograms, in microseconds. */
+static void show_latency(struct reply *r)
+{
+	static const struct admin_column cols[] = {
+		{"database", COL_TEXT},        {"user", COL_TEXT},
+		{"query_count", COL_INT8},     {"query_p50_us", COL_INT8},
+		{"query_p90_us", COL_INT8},    {"query_p99_us", COL_INT8},
+		{"query_max_us", COL_INT8},    {"xact_count", COL_INT8},
+		{"xact_p50_us", COL_INT8},     {"xact_p90_us", COL_INT8},
+		{"xact_p99_us", COL_INT8},     {"xact_max_us", COL_INT8},
+		{"wait_count", COL_INT8},      {"wait_p50_us", COL_INT8},
+		{"wait_p90_us", COL_INT8},     {"wait_p99_us", COL_INT8},
+		{"wait_max_us", COL_INT8},     {"checkout_count", COL_INT8},
+		{"checkout_p50_us", COL_INT8}, {"checkout_p90_us", COL_INT8},
+		{"checkout_p99_us", COL_INT8}, {"checkout_max_us", COL_INT8},
+	};
+	static const double qs[] = {0.5, 0.9, 0.99};
+	struct list_node *n;
+
+	reply_header(r, COLS(cols));
+	list_for_each(n, &loop_of(r)->pools)
+	{
+		const struct pool *pool = container_of(n, struct pool, node);
+		const struct histogram *hs[] = {&pool->query_hist, &pool->xact_hist,
+						&pool->wait_hist, &pool->checkout_hist};
+		reply_row(r);
+		reply_text(r, pool->db->name);
+		reply_text(r, pool->user->name);
+		for (int i = 0; i < 4; i++) {
+			reply_u64(r, hs[i]->count);
+			for (int q = 0; q < 3; q++)
+				reply_u64(r, (uint64_t)(histogram_quantile(hs[i], qs[q]) + 0.5));
+			reply_u64(r, hs[i]->max);
+		}
+		reply_row_end(r);
+	}
+}
+
 /* --- dispatch ------------------------------------------------------------------- */
 
 static const struct {
@@ -1203,6 +1347,7 @@ static const struct {
 	void (*fn)(struct reply *r);
 } shows[] = {
 	{"active_sockets", show_active_sockets},
+	{"alerts", show_alerts},
 	{"checkouts", show_checkouts},
 	{"clients", show_clients},
 	{"config", show_config},
@@ -1211,6 +1356,7 @@ static const struct {
 	{"dns_zones", show_dns_zones},
 	{"fds", show_fds},
 	{"help", show_help},
+	{"latency", show_latency},
 	{"leaks", show_leaks},
 	{"lists", show_lists},
 	{"mem", show_mem},
@@ -1231,7 +1377,7 @@ static const struct {
 /* What drivers ask a server they connect to; the console answers as a
  * UTF-8, ISO-dates, GMT server would, matching its ParameterStatus. */
 static const struct {
-	const char *name;  /* spelled as PostgreSQL names the column */
+	const char *name; /* spelled as PostgreSQL names the column */
 	const char *value;
 } fixed_params[] = {
 	{"client_encoding", "UTF8"},

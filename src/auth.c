@@ -156,7 +156,8 @@ void auth_handle_message(struct client *client, const uint8_t *body, uint32_t le
 		if (entry->kind == SECRET_SCRAM && client->auth_method == AUTH_REQ_CLEARTEXT) {
 			struct scram_secret secret;
 			if (scram_parse_secret(entry->secret, &secret) &&
-			    scram_keys_from_password(password, &secret, client->user->scram_client_key,
+			    scram_keys_from_password(password, &secret,
+						     client->user->scram_client_key,
 						     client->user->scram_server_key))
 				client->user->have_scram_keys = true;
 		}
@@ -172,7 +173,8 @@ void auth_handle_message(struct client *client, const uint8_t *body, uint32_t le
 			return;
 		}
 		if (strcmp(mech, "SCRAM-SHA-256") != 0) {
-			client_fail(client, "28000", "client selected an invalid SASL authentication mechanism");
+			client_fail(client, "28000",
+				    "client selected an invalid SASL authentication mechanism");
 			return;
 		}
 		const uint8_t *data = dlen == UINT32_MAX ? NULL : proto_reader_bytes(&r, dlen);

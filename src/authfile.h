@@ -8,13 +8,13 @@
 
 enum secret_kind {
 	SECRET_PLAIN = 0, /* the password itself */
-	SECRET_MD5,       /* "md5" + hex(md5(password || user)) */
-	SECRET_SCRAM,     /* "SCRAM-SHA-256$iter:salt$StoredKey:ServerKey" */
+	SECRET_MD5, /* "md5" + hex(md5(password || user)) */
+	SECRET_SCRAM, /* "SCRAM-SHA-256$iter:salt$StoredKey:ServerKey" */
 };
 
 struct authfile_entry {
 	char *user;
-	char *secret;            /* as written in the file */
+	char *secret; /* as written in the file */
 	enum secret_kind kind;
 };
 

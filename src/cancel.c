@@ -76,7 +76,8 @@ void cancel_unregister(struct loop *loop, struct client *client)
 {
 	if (!client->cancel_registered)
 		return;
-	struct client **pp = &loop->cancel_keys->buckets[bucket_of(client->cancel_pid, client->cancel_key)];
+	struct client **pp =
+		&loop->cancel_keys->buckets[bucket_of(client->cancel_pid, client->cancel_key)];
 	for (; *pp; pp = &(*pp)->cancel_next) {
 		if (*pp == client) {
 			*pp = client->cancel_next;
@@ -123,7 +124,8 @@ static void req_connected(struct conn *c, int err)
 {
 	struct cancel_req *req = container_of(c, struct cancel_req, conn);
 	if (err || !proto_build_cancel(conn_bufs(c), &c->wbuf, req->pid, req->key)) {
-		log_warning("cannot send cancel request to server: %s", err ? strerror(err) : "out of memory");
+		log_warning("cannot send cancel request to server: %s",
+			    err ? strerror(err) : "out of memory");
 		req_finish(req);
 		return;
 	}
@@ -181,8 +183,9 @@ void cancel_reap(struct loop *loop, bool all)
 {
 	struct list_node *n, *t;
 	usec_t limit = loop->cfg->server_connect_timeout ? loop->cfg->server_connect_timeout
-							  : 15 * USEC_PER_SEC;
-	list_for_each_safe(n, t, &loop->cancels) {
+							 : 15 * USEC_PER_SEC;
+	list_for_each_safe(n, t, &loop->cancels)
+	{
 		struct cancel_req *req = container_of(n, struct cancel_req, node);
 		if (all || (!req->done && loop->now - req->start > limit))
 			req_finish(req);
@@ -196,7 +199,8 @@ void cancel_reap(struct loop *loop, bool all)
 void cancel_forget_server(struct loop *loop, struct server *server)
 {
 	struct list_node *n;
-	list_for_each(n, &loop->cancels) {
+	list_for_each(n, &loop->cancels)
+	{
 		struct cancel_req *req = container_of(n, struct cancel_req, node);
 		if (req->server == server)
 			req->server = NULL;

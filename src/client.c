@@ -20,6 +20,7 @@
 #include "pool.h"
 #include "proto.h"
 #include "server.h"
+#include "sessionstate.h"
 
 static enum pkt_action client_packet(struct conn *c, uint8_t type, uint32_t len,
 				     const uint8_t *body, uint32_t avail);
@@ -295,7 +296,8 @@ static void handle_startup(struct client *client, const uint8_t *pkt, uint32_t l
 	if (admin_is_console_db(client->db_name)) {
 		if (!admin_login_allowed(loop, client->user_name)) {
 			client_fail(client, "28000",
-				    "not allowed to connect to the admin console: user \"%s\" is in neither admin_users nor stats_users",
+				    "not allowed to connect to the admin console: user \"%s\" is "
+				    "in neither admin_users nor stats_users",
 				    client->user_name);
 			return;
 		}
@@ -372,7 +374,8 @@ void client_auth_done(struct client *client)
 	}
 	if (pool->last_connect_failed &&
 	    loop->now - pool->last_connect_failed < loop->cfg->server_login_retry) {
-		client_fail(client, pool->last_error_sqlstate[0] ? pool->last_error_sqlstate : "08006",
+		client_fail(client,
+			    pool->last_error_sqlstate[0] ? pool->last_error_sqlstate : "08006",
 			    "pooler cannot connect to server: %s", pool->last_error);
 		return;
 	}
@@ -442,7 +445,7 @@ void client_link_server(struct client *client, struct server *server)
 	/* the client's parameters, else the pool's login defaults */
 	for (int i = 0; i < PARAM_COUNT; i++)
 		want.values[i] = client->params.values[i] ? client->params.values[i]
-							   : pool->defaults.values[i];
+							  : pool->defaults.values[i];
 	int n = params_build_set(&want, &server->params, sql, sizeof(sql));
 	if (n > 0) {
 		server_run_task(server, TASK_SET_PARAMS, sql);
@@ -458,6 +461,33 @@ void client_link_server(struct client *client, struct server *server)
 void client_server_ready(struct client *client)
 {
 	conn_resume_reading(&client->conn);
+}
+
+/* Transaction and statement modes: a statement whose effect outlives the
+ * transaction is counted, and warned about once per client and kind. WHOLE
+ * tells whether the checkout's statement copy holds the entire text. */
+static void note_session_state(struct client *client, struct server *server, bool whole)
+{
+	const struct checkout *ck = &server->checkout;
+	unsigned found = sessionstate_scan(ck->stmt, ck->stmt_len, server->txn_status != 'I',
+					   whole && ck->stmt_len < LEAK_STMT_LEN);
+	if (!found)
+		return;
+	client->pool->session_state_count++;
+	unsigned fresh = found & ~client->session_state;
+	client->session_state |= found;
+	if (!fresh || !log_enabled(LOG_LEVEL_WARNING))
+		return;
+	const char *app = client->params.values[PARAM_APPLICATION_NAME];
+	char kinds[128], stmt[LEAK_STMT_LEN + 1];
+	sessionstate_format(fresh, kinds, sizeof(kinds));
+	leak_scrub_literals(ck->stmt, stmt, sizeof(stmt));
+	client_log(client, LOG_LEVEL_WARNING,
+		   "application_name=%s: statement leaves session state (%s) on server connection "
+		   "S-%llu in %s pool mode; the next client of that connection inherits it: %s%s",
+		   app && app[0] ? app : "(none)", kinds, (unsigned long long)server->id,
+		   client->pool->mode == POOL_MODE_STATEMENT ? "statement" : "transaction", stmt,
+		   ck->stmt_len >= LEAK_STMT_LEN ? " (truncated)" : "");
 }
 
 /* A message for the linked server: keep what release decisions need. */
@@ -497,6 +527,12 @@ static enum pkt_action forward_to_server(struct client *client, uint8_t type, ui
 	}
 	server->request_time = loop->now;
 	leak_note_request(&server->checkout, type, body, avail, len, loop->now);
+	if ((type == 'Q' || type == 'P') && client->pool->mode != POOL_MODE_SESSION) {
+		uint32_t blen = len >= 4 ? len - 4 : 0;
+		/* a Parse whose name is not all here copied no new text */
+		if (type == 'Q' || memchr(body, '\0', avail < blen ? avail : blen))
+			note_session_state(client, server, avail >= blen);
+	}
 	client->pool->bytes_in += len + 1;
 	return PKT_FORWARD;
 }
@@ -517,12 +553,14 @@ static enum pkt_action client_packet(struct conn *c, uint8_t type, uint32_t len,
 		uint32_t code = proto_get_u32(body + 4);
 		if (code == PROTO_SSL_CODE || code == PROTO_GSSENC_CODE) {
 			if (len != 8) {
-				client_fail(client, "08P01", "invalid length of encryption request");
+				client_fail(client, "08P01",
+					    "invalid length of encryption request");
 				return PKT_STOP;
 			}
 			if (conn_buffered(c) > len) {
 				/* data after the request before our answer: a protocol violation */
-				client_fail(client, "08P01", "received unencrypted data after encryption request");
+				client_fail(client, "08P01",
+					    "received unencrypted data after encryption request");
 				return PKT_STOP;
 			}
 			if (!iobuf_append(conn_bufs(c), &c->wbuf, "N", 1)) {
@@ -534,14 +572,16 @@ static enum pkt_action client_packet(struct conn *c, uint8_t type, uint32_t len,
 		}
 		if (code == PROTO_CANCEL_CODE) {
 			if (len == 16)
-				cancel_request(loop, proto_get_u32(body + 8), proto_get_u32(body + 12));
+				cancel_request(loop, proto_get_u32(body + 8),
+					       proto_get_u32(body + 12));
 			client_close(client, "cancel request handled");
 			return PKT_STOP;
 		}
 		if (code >> 16 != 3) {
-			client_fail(client, "0A000",
-				    "unsupported frontend protocol %u.%u: server supports 3.0 to 3.0",
-				    code >> 16, code & 0xffff);
+			client_fail(
+				client, "0A000",
+				"unsupported frontend protocol %u.%u: server supports 3.0 to 3.0",
+				code >> 16, code & 0xffff);
 			return PKT_STOP;
 		}
 		handle_startup(client, body, len);
@@ -559,8 +599,8 @@ static enum pkt_action client_packet(struct conn *c, uint8_t type, uint32_t len,
 
 	if (client->state == CLIENT_LOGIN) {
 		if (type != 'p') {
-			client_fail(client, "08P01", "expected password response, got message type %d",
-				    type);
+			client_fail(client, "08P01",
+				    "expected password response, got message type %d", type);
 			return PKT_STOP;
 		}
 		if (avail < len - 4)

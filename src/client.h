@@ -19,38 +19,38 @@ struct database;
 struct user;
 
 enum client_state {
-	CLIENT_LOGIN = 0,     /* startup and authentication */
+	CLIENT_LOGIN = 0, /* startup and authentication */
 	CLIENT_WAITING_LOGIN, /* authenticated; the pool has no welcome yet */
-	CLIENT_ACTIVE,        /* logged in; linked to a server or idle */
-	CLIENT_WAITING,       /* wants a server */
+	CLIENT_ACTIVE, /* logged in; linked to a server or idle */
+	CLIENT_WAITING, /* wants a server */
 	CLIENT_CLOSED,
 };
 
 enum client_auth_step {
 	AUTH_STEP_NONE = 0,
-	AUTH_STEP_PASSWORD,   /* waiting for a cleartext or md5 PasswordMessage */
-	AUTH_STEP_SASL_INIT,  /* waiting for SASLInitialResponse */
+	AUTH_STEP_PASSWORD, /* waiting for a cleartext or md5 PasswordMessage */
+	AUTH_STEP_SASL_INIT, /* waiting for SASLInitialResponse */
 	AUTH_STEP_SASL_FINAL, /* waiting for the SASL final response */
 	AUTH_STEP_DONE,
 };
 
 struct client {
 	struct conn conn;
-	struct list_node node;      /* in the loop's or the pool's state list */
+	struct list_node node; /* in the loop's or the pool's state list */
 	enum client_state state;
 	uint64_t id;
 	struct pool *pool;
-	struct server *server;      /* linked server, or NULL */
+	struct server *server; /* linked server, or NULL */
 	struct database *db;
-	struct user *user;          /* the client's login user */
+	struct user *user; /* the client's login user */
 	char *user_name;
 	char *db_name;
-	struct params params;       /* what the client asked for or SET */
+	struct params params; /* what the client asked for or SET */
 
 	/* authentication */
 	enum client_auth_step auth_step;
-	int auth_method;            /* AUTH_REQ_* sent */
-	bool auth_user_unknown;     /* fake the exchange, then fail */
+	int auth_method; /* AUTH_REQ_* sent */
+	bool auth_user_unknown; /* fake the exchange, then fail */
 	uint8_t md5_salt[4];
 	struct scram_server *scram;
 
@@ -58,15 +58,16 @@ struct client {
 	struct client *cancel_next; /* chain in the loop's cancel map */
 	bool cancel_registered;
 
-	usec_t connect_time;        /* wall clock, for SHOW CLIENTS */
+	usec_t connect_time; /* wall clock, for SHOW CLIENTS */
 	usec_t connect_mono;
-	usec_t request_time;        /* last message from the client */
-	usec_t wait_start;          /* when it started waiting for a server */
+	usec_t request_time; /* last message from the client */
+	usec_t wait_start; /* when it started waiting for a server */
 	bool close_after_flush;
-	bool admin;                 /* a client of the admin console (no pool) */
-	bool admin_readonly;        /* stats_users: SHOW only */
-	bool admin_skip_to_sync;    /* admin console: an extended-protocol message
-				     * failed; drop messages until Sync */
+	bool admin; /* a client of the admin console (no pool) */
+	bool admin_readonly; /* stats_users: SHOW only */
+	bool admin_skip_to_sync; /* admin console: an extended-protocol message
+				  * failed; drop messages until Sync */
+	unsigned session_state; /* sessionstate kinds seen (each warned once) */
 };
 
 /* client_accept takes FD (accepted, non-blocking) and starts the login.
@@ -106,8 +107,6 @@ void client_free(struct client *client);
 /* client_log writes a log line prefixed with the client's identity. */
 void client_log(const struct client *client, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-
-
 
 /* client_auth_done continues the login once authentication succeeded
  * (called by auth.c): joins the pool, then welcome or wait for it. */

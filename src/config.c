@@ -20,40 +20,55 @@
 
 enum setting_type { T_BOOL, T_INT, T_TIME, T_STRING, T_ENUM };
 
-#define S_RELOAD 0x1     /* a reload or SET changes it */
-#define S_OCTAL 0x2      /* T_INT written in octal (file modes) */
+#define S_RELOAD 0x1 /* a reload or SET changes it */
+#define S_OCTAL 0x2 /* T_INT written in octal (file modes) */
 #define S_NULL_EMPTY 0x4 /* T_STRING: an empty value means unset (NULL) */
+#define S_SECRET 0x8 /* T_STRING: never shown (SHOW CONFIG, reload messages) */
 
 struct setting {
 	const char *name;
 	enum setting_type type;
 	size_t offset;
-	const char *def;    /* default, spelled as in the file; NULL: unset */
+	const char *def; /* default, spelled as in the file; NULL: unset */
 	long long min, max; /* T_INT bounds; T_TIME bounds in seconds */
-	const char *const *values;      /* T_ENUM spellings (index = value), or
-					 * the only values a T_STRING may take */
+	const char *const *values; /* T_ENUM spellings (index = value), or
+				    * the only values a T_STRING may take */
 	const char *const *unsupported; /* T_ENUM values PgBouncer has and we refuse */
 	unsigned flags;
 	const char *doc;
 };
 
-static const char *const pool_mode_names[] = { "session", "transaction", "statement", NULL };
-static const char *const leak_action_names[] = { "log", "cancel", "close", NULL };
-static const char *const auth_type_names[] = { "trust", "plain", "md5", "scram-sha-256", NULL };
-static const char *const auth_type_refused[] = { "any", "cert", "hba", "ldap", "pam", NULL };
-static const char *const syslog_facilities[] = { "auth",   "authpriv", "daemon", "user",
-						 "local0", "local1",   "local2", "local3",
-						 "local4", "local5",   "local6", "local7",
-						 NULL };
+static const char *const pool_mode_names[] = {"session", "transaction", "statement", NULL};
+static const char *const leak_action_names[] = {"log", "cancel", "close", NULL};
+static const char *const auth_type_names[] = {"trust", "plain", "md5", "scram-sha-256", NULL};
+static const char *const auth_type_refused[] = {"any", "cert", "hba", "ldap", "pam", NULL};
+static const char *const syslog_facilities[] = {"auth",   "authpriv", "daemon", "user",   "local0",
+						"local1", "local2",   "local3", "local4", "local5",
+						"local6", "local7",   NULL};
 
 #define TIME_MAX_SEC ((long long)INT32_MAX)
 #define R S_RELOAD
 #define F(field) offsetof(struct config, field)
-#define BOOL(n, def, fl, doc) { #n, T_BOOL, F(n), def, 0, 1, NULL, NULL, fl, doc }
-#define INT(n, def, lo, hi, fl, doc) { #n, T_INT, F(n), def, lo, hi, NULL, NULL, fl, doc }
-#define TIME(n, def, lo, fl, doc) { #n, T_TIME, F(n), def, lo, TIME_MAX_SEC, NULL, NULL, fl, doc }
-#define STR(n, def, vals, fl, doc) { #n, T_STRING, F(n), def, 0, 0, vals, NULL, fl, doc }
-#define ENUM(n, def, vals, refused, doc) { #n, T_ENUM, F(n), def, 0, 0, vals, refused, R, doc }
+#define BOOL(n, def, fl, doc)                                                                      \
+	{                                                                                          \
+#n, T_BOOL, F(n), def, 0, 1, NULL, NULL, fl, doc                                   \
+	}
+#define INT(n, def, lo, hi, fl, doc)                                                               \
+	{                                                                                          \
+#n, T_INT, F(n), def, lo, hi, NULL, NULL, fl, doc                                  \
+	}
+#define TIME(n, def, lo, fl, doc)                                                                  \
+	{                                                                                          \
+#n, T_TIME, F(n), def, lo, TIME_MAX_SEC, NULL, NULL, fl, doc                       \
+	}
+#define STR(n, def, vals, fl, doc)                                                                 \
+	{                                                                                          \
+#n, T_STRING, F(n), def, 0, 0, vals, NULL, fl, doc                                 \
+	}
+#define ENUM(n, def, vals, refused, doc)                                                           \
+	{                                                                                          \
+#n, T_ENUM, F(n), def, 0, 0, vals, refused, R, doc                                 \
+	}
 
 /* Table order is SHOW CONFIG order and the grouping of pglifeguard.ini(5)
  * and etc/pglifeguard.ini. A field of struct config and its setting share
@@ -104,13 +119,15 @@ static const struct setting settings[] = {
 	    "reads per connection per loop turn before others get a turn; 0: no limit"),
 
 	/* timeouts and lifetimes */
-	TIME(server_lifetime, "3600", 0, R, "seconds after which an unused server is closed; 0: never"),
+	TIME(server_lifetime, "3600", 0, R,
+	     "seconds after which an unused server is closed; 0: never"),
 	TIME(server_idle_timeout, "600", 0, R, "seconds an idle server stays open; 0: forever"),
 	TIME(server_connect_timeout, "15", 0, R, "seconds to connect and log in to a server"),
 	TIME(server_login_retry, "15", 0, R, "seconds to wait after a failed server login"),
 	TIME(client_login_timeout, "60", 0, R, "seconds a client has to log in"),
 	TIME(client_idle_timeout, "0", 0, R, "seconds an idle client stays connected; 0: forever"),
-	TIME(query_timeout, "0", 0, R, "seconds a query may run before the server is closed; 0: no limit"),
+	TIME(query_timeout, "0", 0, R,
+	     "seconds a query may run before the server is closed; 0: no limit"),
 	TIME(query_wait_timeout, "120", 0, R, "seconds a client may wait for a server; 0: forever"),
 	TIME(idle_transaction_timeout, "0", 0, R,
 	     "seconds a client may idle inside a transaction; 0: forever"),
@@ -137,6 +154,33 @@ static const struct setting settings[] = {
 	/* monitoring */
 	STR(metrics_listen, "", NULL, 0,
 	    "host:port of the HTTP server for /metrics and /health; empty: off"),
+	STR(store_path, "", NULL, 0,
+	    "SQLite file the monitor thread samples pg_stat_statements into; empty: monitor off"),
+	TIME(sample_interval, "10", 1, 0, "seconds between pg_stat_statements samples"),
+	TIME(store_retention, "604800", 60, 0, "seconds samples are kept in the store"),
+	STR(monitor_user, "", NULL, 0,
+	    "user the sampler logs in as; empty: the database entry's user"),
+	STR(monitor_password, "", NULL, S_SECRET,
+	    "password of monitor_user; empty: the database entry's password, else auth_file"),
+	STR(monitor_databases, "", NULL, 0,
+	    "comma list of [databases] entries to sample; empty: all but \"*\""),
+
+	/* alerts */
+	TIME(alert_for_seconds, "30", 0, R,
+	     "seconds a rule's condition must hold before its alert fires, and be false before it "
+	     "resolves"),
+	TIME(alert_wait_seconds, "10", 0, R,
+	     "alert when clients have waited longer than this many seconds for a server; 0: off"),
+	INT(alert_max_wait_ms, "2000", 0, 2147483647, R,
+	    "alert when a pool's oldest waiting client waited longer than this, ms; 0: off"),
+	INT(alert_pool_utilization, "90", 0, 100, R,
+	    "alert when a pool uses more than this percent of its servers; 0: off"),
+	INT(alert_client_conn_percent, "90", 0, 100, R,
+	    "alert when client connections exceed this percent of max_client_conn; 0: off"),
+	BOOL(alert_leaks, "1", R,
+	     "alert when a pool flagged a suspected leak within alert_for_seconds"),
+	STR(alert_command, "", NULL, R,
+	    "program run (without a shell) when an alert fires or resolves; empty: none"),
 };
 
 #undef R
@@ -157,14 +201,20 @@ struct unsupported {
 };
 
 #define AUTHQ "looking up passwords with auth_query is not implemented; list the users in auth_file"
-#define CTLS                                                                              \
-	"TLS for clients is not implemented; only client_tls_sslmode = disable and empty " \
+#define CTLS                                                                                       \
+	"TLS for clients is not implemented; only client_tls_sslmode = disable and empty "         \
 	"client_tls_* settings are accepted"
-#define STLS                                                                            \
-	"TLS to servers is not implemented; only server_tls_sslmode = disable, allow or " \
+#define STLS                                                                                       \
+	"TLS to servers is not implemented; only server_tls_sslmode = disable, allow or "          \
 	"prefer and empty server_tls_* settings are accepted"
-#define HARMLESS(n, same) { n, false, same, NULL, NULL, NULL }
-#define REFUSED(n, same, note) { n, true, same, NULL, note, NULL }
+#define HARMLESS(n, same)                                                                          \
+	{                                                                                          \
+		n, false, same, NULL, NULL, NULL                                                   \
+	}
+#define REFUSED(n, same, note)                                                                     \
+	{                                                                                          \
+		n, true, same, NULL, note, NULL                                                    \
+	}
 
 static const struct unsupported unsupported[] = {
 	HARMLESS("application_name_add_host", "0"),
@@ -195,8 +245,8 @@ static const struct unsupported unsupported[] = {
 	HARMLESS("job_name", "pgbouncer"),
 	HARMLESS("log_stats", "1"),
 	HARMLESS("max_db_client_connections", "0"),
-	{ "max_prepared_statements", false, "0", NULL,
-	  "protocol-level prepared statements are passed to the server unchanged", NULL },
+	{"max_prepared_statements", false, "0", NULL,
+	 "protocol-level prepared statements are passed to the server unchanged", NULL},
 	HARMLESS("max_user_client_connections", "0"),
 	HARMLESS("peer_id", "0"),
 	HARMLESS("query_wait_notify", "5"),
@@ -210,8 +260,8 @@ static const struct unsupported unsupported[] = {
 	REFUSED("server_tls_ciphers", "|default|fast", STLS),
 	REFUSED("server_tls_key_file", "", STLS),
 	REFUSED("server_tls_protocols", "|secure", STLS),
-	{ "server_tls_sslmode", true, "disable", "allow|prefer", STLS,
-	  "TLS to servers is not implemented; connections to servers stay unencrypted" },
+	{"server_tls_sslmode", true, "disable", "allow|prefer", STLS,
+	 "TLS to servers is not implemented; connections to servers stay unencrypted"},
 	HARMLESS("service_name", ""),
 	HARMLESS("tcp_defer_accept", "0|1|45"),
 	HARMLESS("tcp_keepcnt", "0"),
@@ -230,12 +280,12 @@ static const struct unsupported unsupported[] = {
 
 struct value {
 	long long n; /* T_BOOL, T_INT, T_ENUM */
-	usec_t t;    /* T_TIME */
-	char *s;     /* T_STRING, owned until stored */
+	usec_t t; /* T_TIME */
+	char *s; /* T_STRING, owned until stored */
 };
 
-static void __attribute__((format(printf, 3, 4))) append(char *buf, size_t len, const char *fmt,
-							  ...)
+static void __attribute__((format(printf, 3, 4)))
+append(char *buf, size_t len, const char *fmt, ...)
 {
 	size_t used = strlen(buf);
 	va_list ap;
@@ -269,8 +319,7 @@ static bool only_blanks(const char *s)
 	return *s == '\0';
 }
 
-static bool parse_integer(const char *text, int base, long long min, long long max,
-			  long long *out)
+static bool parse_integer(const char *text, int base, long long min, long long max, long long *out)
 {
 	char *end;
 	long long n;
@@ -314,8 +363,8 @@ static bool parse_seconds(const char *text, long long min, long long max, usec_t
 
 static bool parse_bool(const char *text, bool *out)
 {
-	static const char *const yes[] = { "1", "yes", "on", "true", NULL };
-	static const char *const no[] = { "0", "no", "off", "false", NULL };
+	static const char *const yes[] = {"1", "yes", "on", "true", NULL};
+	static const char *const no[] = {"0", "no", "off", "false", NULL};
 
 	if (lookup(yes, text) >= 0)
 		*out = true;
@@ -342,24 +391,32 @@ static int setting_parse(const struct setting *s, const char *text, struct value
 			v->n = b;
 			return 0;
 		}
-		append(err, errlen, "bad value \"%.64s\" for %s: expected 0, 1, yes, no, on, off, "
-				    "true or false", text, s->name);
+		append(err, errlen,
+		       "bad value \"%.64s\" for %s: expected 0, 1, yes, no, on, off, "
+		       "true or false",
+		       text, s->name);
 		return -1;
 	case T_INT:
 		if (parse_integer(text, s->flags & S_OCTAL ? 8 : 10, s->min, s->max, &v->n))
 			return 0;
 		if (s->flags & S_OCTAL)
-			append(err, errlen, "bad value \"%.64s\" for %s: expected an octal mode from "
-					    "0%llo to 0%llo", text, s->name, s->min, s->max);
+			append(err, errlen,
+			       "bad value \"%.64s\" for %s: expected an octal mode from "
+			       "0%llo to 0%llo",
+			       text, s->name, s->min, s->max);
 		else
-			append(err, errlen, "bad value \"%.64s\" for %s: expected an integer from %lld "
-					    "to %lld", text, s->name, s->min, s->max);
+			append(err, errlen,
+			       "bad value \"%.64s\" for %s: expected an integer from %lld "
+			       "to %lld",
+			       text, s->name, s->min, s->max);
 		return -1;
 	case T_TIME:
 		if (parse_seconds(text, s->min, s->max, &v->t))
 			return 0;
-		append(err, errlen, "bad value \"%.64s\" for %s: expected seconds from %lld to %lld "
-				    "(fractions allowed)", text, s->name, s->min, s->max);
+		append(err, errlen,
+		       "bad value \"%.64s\" for %s: expected seconds from %lld to %lld "
+		       "(fractions allowed)",
+		       text, s->name, s->min, s->max);
 		return -1;
 	case T_ENUM:
 		i = lookup(s->values, text);
@@ -544,7 +601,7 @@ struct source {
 	FILE *fp;
 	char *line;
 	size_t cap;
-	char *raw;     /* the current "name = value" line, when out of band */
+	char *raw; /* the current "name = value" line, when out of band */
 	int lineno;
 	int depth;
 	char *section; /* NULL before the first [section] */
@@ -552,8 +609,7 @@ struct source {
 };
 
 static void __attribute__((format(printf, 5, 0)))
-vreport(struct load_state *st, bool error, const char *file, int line, const char *fmt,
-	va_list ap)
+vreport(struct load_state *st, bool error, const char *file, int line, const char *fmt, va_list ap)
 {
 	FILE *out = error ? st->errors : st->warnings;
 
@@ -717,7 +773,8 @@ static void add_database(struct source *src, const char *name, const char *value
 	}
 	for (pp = &st->cfg->databases; *pp; pp = &(*pp)->next) {
 		if (strcmp((*pp)->name, db->name) == 0) {
-			src_report(src, false, "database \"%s\" is defined again; this replaces line %d",
+			src_report(src, false,
+				   "database \"%s\" is defined again; this replaces line %d",
 				   db->name, (*pp)->line);
 			db->next = (*pp)->next;
 			config_db_free(*pp);
@@ -739,7 +796,8 @@ static void add_user(struct source *src, const char *name, const char *value)
 	}
 	for (pp = &st->cfg->users; *pp; pp = &(*pp)->next) {
 		if (strcmp((*pp)->name, user->name) == 0) {
-			src_report(src, false, "user \"%s\" is defined again; this replaces line %d",
+			src_report(src, false,
+				   "user \"%s\" is defined again; this replaces line %d",
 				   user->name, (*pp)->line);
 			user->next = (*pp)->next;
 			config_user_free(*pp);
@@ -776,7 +834,8 @@ static int on_pair(void *arg, const char *inih_section, const char *name, const 
 	} else if (!src->section_reported) {
 		src->section_reported = true;
 		if (strcasecmp(sect, "peers") == 0)
-			src_report(src, true, "section [peers] is not supported yet (PgBouncer peering)");
+			src_report(src, true,
+				   "section [peers] is not supported yet (PgBouncer peering)");
 		else
 			src_report(src, false, "unknown section [%.64s] ignored", sect);
 	}
@@ -816,7 +875,8 @@ static void directive(struct source *src, char *p)
 	}
 	path = trim(p + 8);
 	if (src->depth >= INCLUDE_DEPTH_MAX)
-		src_report(src, true, "%%include nested more than %d deep (does a file include itself?)",
+		src_report(src, true,
+			   "%%include nested more than %d deep (does a file include itself?)",
 			   INCLUDE_DEPTH_MAX);
 	else
 		parse_file(src->st, path, src);
@@ -891,7 +951,7 @@ static const char *remember_path(struct load_state *st, const char *path)
  * Relative paths are relative to the working directory, as in PgBouncer. */
 static void parse_file(struct load_state *st, const char *path, struct source *parent)
 {
-	struct source src = { .st = st, .parent = parent };
+	struct source src = {.st = st, .parent = parent};
 	int rc;
 
 	src.depth = parent ? parent->depth + 1 : 0;
@@ -934,7 +994,7 @@ static void parse_file(struct load_state *st, const char *path, struct source *p
 
 struct config *config_load(const char *file, FILE *errors, FILE *warnings)
 {
-	struct load_state st = { .errors = errors, .warnings = warnings, .main_file = file };
+	struct load_state st = {.errors = errors, .warnings = warnings, .main_file = file};
 	struct config *cfg;
 
 	cfg = calloc(1, sizeof(*cfg));
@@ -1054,8 +1114,10 @@ void config_show(const struct config *cfg, config_show_fn fn, void *arg)
 	for (size_t i = 0; i < ARRAY_SIZE(settings); i++) {
 		const struct setting *s = &settings[i];
 
-		fn(arg, s->name, format_value(s, cfg, buf, sizeof(buf)), s->def ? s->def : "",
-		   (s->flags & S_RELOAD) != 0);
+		const char *value = format_value(s, cfg, buf, sizeof(buf));
+		if ((s->flags & S_SECRET) && value[0])
+			value = "********";
+		fn(arg, s->name, value, s->def ? s->def : "", (s->flags & S_RELOAD) != 0);
 	}
 }
 
@@ -1081,10 +1143,9 @@ static void set_problem(void *ctx, const char *name1, const char *name2, const c
 		append(p->err, p->errlen, "%s", msg);
 }
 
-int config_set(struct config *cfg, const char *name, const char *value, char *err,
-	       size_t errlen)
+int config_set(struct config *cfg, const char *name, const char *value, char *err, size_t errlen)
 {
-	struct set_problem problem = { err, errlen };
+	struct set_problem problem = {err, errlen};
 	const struct setting *s;
 	struct config tmp;
 	struct value v;
@@ -1093,8 +1154,10 @@ int config_set(struct config *cfg, const char *name, const char *value, char *er
 
 	err[0] = '\0';
 	if (i < 0) {
-		append(err, errlen, is_unsupported(name) ? "setting \"%.64s\" is not supported yet"
-							 : "unknown setting \"%.64s\"", name);
+		append(err, errlen,
+		       is_unsupported(name) ? "setting \"%.64s\" is not supported yet"
+					    : "unknown setting \"%.64s\"",
+		       name);
 		return -1;
 	}
 	s = &settings[i];
@@ -1134,11 +1197,14 @@ int config_keep_startup_settings(struct config *new_cfg, const struct config *ol
 		now = format_value(s, new_cfg, b, sizeof(b));
 		if (strcmp(was, now) == 0)
 			continue;
+		if (s->flags & S_SECRET)
+			was = now = "********";
 		if (warnings)
-			fprintf(warnings, "%s: %s changed from \"%s\" to \"%s\"; it takes effect only "
-					  "after a restart, keeping \"%s\"\n",
-				new_cfg->config_file ? new_cfg->config_file : "configuration", s->name,
-				was, now, was);
+			fprintf(warnings,
+				"%s: %s changed from \"%s\" to \"%s\"; it takes effect only "
+				"after a restart, keeping \"%s\"\n",
+				new_cfg->config_file ? new_cfg->config_file : "configuration",
+				s->name, was, now, was);
 		if (setting_parse(s, was, &v, err, sizeof(err)) < 0)
 			return -1; /* what format_value writes always parses back: out of memory */
 		setting_store(s, new_cfg, &v, true);

@@ -38,13 +38,13 @@ const char *config_auth_type_name(enum auth_type type);
  * Integers are -1 when unset (the [pgbouncer] default applies). */
 struct db_config {
 	struct db_config *next;
-	char *name;        /* the name clients connect to; "*" is the fallback */
-	char *host;        /* NULL: unix socket in the default directory */
-	int port;          /* -1: 5432 */
-	char *dbname;      /* NULL: same as name */
-	char *user;        /* force_user: server login user, NULL: the client's */
-	char *password;    /* for user=, NULL: from auth_file */
-	char *auth_user;   /* unsupported yet: startup error when set */
+	char *name; /* the name clients connect to; "*" is the fallback */
+	char *host; /* NULL: unix socket in the default directory */
+	int port; /* -1: 5432 */
+	char *dbname; /* NULL: same as name */
+	char *user; /* force_user: server login user, NULL: the client's */
+	char *password; /* for user=, NULL: from auth_file */
+	char *auth_user; /* unsupported yet: startup error when set */
 	int pool_size;
 	int min_pool_size;
 	int reserve_pool;
@@ -55,7 +55,7 @@ struct db_config {
 	char *timezone;
 	char *application_name;
 	char *connect_query;
-	int line;          /* line in the config file, for messages */
+	int line; /* line in the config file, for messages */
 };
 
 /* One [users] entry. */
@@ -74,70 +74,87 @@ struct config {
 	char *config_file; /* absolute path of the file this came from */
 
 	/* connections from clients */
-	char *listen_addr;       /* "" = no TCP; "*" = all; comma list */
-	int listen_port;         /* default 6432 */
-	char *unix_socket_dir;   /* default "/tmp"; "" = no unix socket */
-	int unix_socket_mode;    /* default 0777 */
-	int listen_backlog;      /* default 128 */
-	bool so_reuseport;       /* default false */
-	bool tcp_keepalive;      /* default true */
-	int max_client_conn;     /* default 100 */
+	char *listen_addr; /* "" = no TCP; "*" = all; comma list */
+	int listen_port; /* default 6432 */
+	char *unix_socket_dir; /* default "/tmp"; "" = no unix socket */
+	int unix_socket_mode; /* default 0777 */
+	int listen_backlog; /* default 128 */
+	bool so_reuseport; /* default false */
+	bool tcp_keepalive; /* default true */
+	int max_client_conn; /* default 100 */
 
 	/* authentication */
-	enum auth_type auth_type;     /* default md5 */
-	char *auth_file;              /* NULL when unset */
-	char *admin_users;            /* comma list, "" when unset */
-	char *stats_users;            /* comma list, "" when unset */
+	enum auth_type auth_type; /* default md5 */
+	char *auth_file; /* NULL when unset */
+	char *admin_users; /* comma list, "" when unset */
+	char *stats_users; /* comma list, "" when unset */
 
 	/* pooling */
-	enum pool_mode pool_mode;     /* default session */
-	int default_pool_size;        /* default 20 */
-	int min_pool_size;            /* default 0 */
-	int reserve_pool_size;        /* default 0 */
-	usec_t reserve_pool_timeout;  /* default 5 s */
-	int max_db_connections;       /* default 0 = unlimited */
-	int max_user_connections;     /* default 0 = unlimited */
-	char *server_reset_query;     /* default "DISCARD ALL" */
+	enum pool_mode pool_mode; /* default session */
+	int default_pool_size; /* default 20 */
+	int min_pool_size; /* default 0 */
+	int reserve_pool_size; /* default 0 */
+	usec_t reserve_pool_timeout; /* default 5 s */
+	int max_db_connections; /* default 0 = unlimited */
+	int max_user_connections; /* default 0 = unlimited */
+	char *server_reset_query; /* default "DISCARD ALL" */
 	bool server_reset_query_always; /* default false */
-	char *server_check_query;     /* default "select 1"; "" = no check */
-	usec_t server_check_delay;    /* default 30 s */
+	char *server_check_query; /* default "select 1"; "" = no check */
+	usec_t server_check_delay; /* default 30 s */
 	char *ignore_startup_parameters; /* comma list, "" */
-	int pkt_buf;                  /* default 4096 */
-	int max_packet_size;          /* default 2147483647 */
-	int sbuf_loopcnt;             /* default 5 */
+	int pkt_buf; /* default 4096 */
+	int max_packet_size; /* default 2147483647 */
+	int sbuf_loopcnt; /* default 5 */
 
 	/* timeouts and lifetimes */
-	usec_t server_lifetime;        /* default 3600 s */
-	usec_t server_idle_timeout;    /* default 600 s */
+	usec_t server_lifetime; /* default 3600 s */
+	usec_t server_idle_timeout; /* default 600 s */
 	usec_t server_connect_timeout; /* default 15 s */
-	usec_t server_login_retry;     /* default 15 s */
-	usec_t client_login_timeout;   /* default 60 s */
-	usec_t client_idle_timeout;    /* default 0 */
-	usec_t query_timeout;          /* default 0 */
-	usec_t query_wait_timeout;     /* default 120 s */
+	usec_t server_login_retry; /* default 15 s */
+	usec_t client_login_timeout; /* default 60 s */
+	usec_t client_idle_timeout; /* default 0 */
+	usec_t query_timeout; /* default 0 */
+	usec_t query_wait_timeout; /* default 120 s */
 	usec_t idle_transaction_timeout; /* default 0 */
-	usec_t suspend_timeout;        /* default 10 s */
-	usec_t leak_threshold;         /* default 60 s; 0 = off */
-	enum leak_action leak_action;  /* default log */
+	usec_t suspend_timeout; /* default 10 s */
+	usec_t leak_threshold; /* default 60 s; 0 = off */
+	enum leak_action leak_action; /* default log */
+
+	/* monitor: store and sampler (monitor thread) */
+	char *store_path; /* "" = monitor off */
+	usec_t sample_interval; /* default 10 s */
+	usec_t store_retention; /* default 7 days */
+	char *monitor_user; /* "" = the [databases] entry's user */
+	char *monitor_password; /* "" = the entry's password or auth_file */
+	char *monitor_databases; /* comma list; "" = all but "*" */
 
 	/* logging and process */
-	char *logfile;                 /* "" = stderr only */
-	char *pidfile;                 /* "" = none */
-	bool log_connections;          /* default true */
-	bool log_disconnections;       /* default true */
-	bool log_pooler_errors;        /* default true */
-	bool syslog;                   /* default false */
-	char *syslog_ident;            /* default "pglifeguard" */
-	char *syslog_facility;         /* default "daemon" */
-	int verbose;                   /* default 0 */
-	char *user;                    /* switch to this OS user, "" = no */
-	usec_t stats_period;           /* default 60 s */
+	char *logfile; /* "" = stderr only */
+	char *pidfile; /* "" = none */
+	bool log_connections; /* default true */
+	bool log_disconnections; /* default true */
+	bool log_pooler_errors; /* default true */
+	bool syslog; /* default false */
+	char *syslog_ident; /* default "pglifeguard" */
+	char *syslog_facility; /* default "daemon" */
+	int verbose; /* default 0 */
+	char *user; /* switch to this OS user, "" = no */
+	usec_t stats_period; /* default 60 s */
 
 	/* monitoring */
-	char *metrics_listen;          /* "host:port", "" = no HTTP server */
+	char *metrics_listen; /* "host:port", "" = no HTTP server */
 
-	struct db_config *databases;   /* in file order */
-	struct user_config *users;     /* in file order */
+	/* alerts (alert.c); 0 turns a rule off */
+	usec_t alert_for_seconds; /* default 30 s: hysteresis, both ways */
+	usec_t alert_wait_seconds; /* default 10 s */
+	int alert_max_wait_ms; /* default 2000 */
+	int alert_pool_utilization; /* percent, default 90 */
+	int alert_client_conn_percent; /* percent, default 90 */
+	bool alert_leaks; /* default true */
+	char *alert_command; /* "" = none */
+
+	struct db_config *databases; /* in file order */
+	struct user_config *users; /* in file order */
 };
 
 /* config_load parses FILE into a new config (defaults first, then the
@@ -176,8 +193,7 @@ int config_setting_reloadable(const char *name);
 
 /* config_set changes one reloadable setting of CFG from its text form (the
  * admin console's SET). Returns 0, or -1 with a message in ERR. */
-int config_set(struct config *cfg, const char *name, const char *value,
-	       char *err, size_t errlen);
+int config_set(struct config *cfg, const char *name, const char *value, char *err, size_t errlen);
 
 /* config_keep_startup_settings is the reload step for settings that only
  * take effect at startup (listen_addr, listen_port, unix_socket_dir, ...):

@@ -43,10 +43,16 @@ struct entry_key {
 	const char *note; /* KEY_REFUSED: why */
 };
 
-#define AUTH_QUERY_NOTE \
+#define AUTH_QUERY_NOTE                                                                            \
 	"looking up passwords with auth_query is not implemented; list the users in auth_file"
-#define DB_STR(n, f) { n, KEY_STRING, offsetof(struct db_config, f), 0, 0, NULL }
-#define DB_INT(n, f, lo, hi) { n, KEY_INT, offsetof(struct db_config, f), lo, hi, NULL }
+#define DB_STR(n, f)                                                                               \
+	{                                                                                          \
+		n, KEY_STRING, offsetof(struct db_config, f), 0, 0, NULL                           \
+	}
+#define DB_INT(n, f, lo, hi)                                                                       \
+	{                                                                                          \
+		n, KEY_INT, offsetof(struct db_config, f), lo, hi, NULL                            \
+	}
 
 static const struct entry_key db_keys[] = {
 	DB_STR("host", host),
@@ -58,27 +64,27 @@ static const struct entry_key db_keys[] = {
 	DB_INT("min_pool_size", min_pool_size, 0, 100000),
 	DB_INT("reserve_pool", reserve_pool, 0, 100000),
 	DB_INT("reserve_pool_size", reserve_pool, 0, 100000),
-	{ "pool_mode", KEY_POOL_MODE, offsetof(struct db_config, pool_mode), 0, 0, NULL },
+	{"pool_mode", KEY_POOL_MODE, offsetof(struct db_config, pool_mode), 0, 0, NULL},
 	DB_INT("max_db_connections", max_db_connections, 0, 1000000),
 	DB_STR("client_encoding", client_encoding),
 	DB_STR("datestyle", datestyle),
 	DB_STR("timezone", timezone),
 	DB_STR("application_name", application_name),
 	DB_STR("connect_query", connect_query),
-	{ "auth_user", KEY_REFUSED, 0, 0, 0, AUTH_QUERY_NOTE },
-	{ "auth_dbname", KEY_REFUSED, 0, 0, 0, AUTH_QUERY_NOTE },
-	{ "max_db_client_connections", KEY_IGNORED, 0, 0, 0, NULL },
-	{ "server_lifetime", KEY_IGNORED, 0, 0, 0, NULL },
-	{ "load_balance_hosts", KEY_IGNORED, 0, 0, 0, NULL },
-	{ NULL, KEY_STRING, 0, 0, 0, NULL },
+	{"auth_user", KEY_REFUSED, 0, 0, 0, AUTH_QUERY_NOTE},
+	{"auth_dbname", KEY_REFUSED, 0, 0, 0, AUTH_QUERY_NOTE},
+	{"max_db_client_connections", KEY_IGNORED, 0, 0, 0, NULL},
+	{"server_lifetime", KEY_IGNORED, 0, 0, 0, NULL},
+	{"load_balance_hosts", KEY_IGNORED, 0, 0, 0, NULL},
+	{NULL, KEY_STRING, 0, 0, 0, NULL},
 };
 
 static const struct entry_key user_keys[] = {
-	{ "pool_mode", KEY_POOL_MODE, offsetof(struct user_config, pool_mode), 0, 0, NULL },
-	{ "max_user_connections", KEY_INT, offsetof(struct user_config, max_user_connections), 0,
-	  1000000, NULL },
-	{ "max_user_client_connections", KEY_IGNORED, 0, 0, 0, NULL },
-	{ NULL, KEY_STRING, 0, 0, 0, NULL },
+	{"pool_mode", KEY_POOL_MODE, offsetof(struct user_config, pool_mode), 0, 0, NULL},
+	{"max_user_connections", KEY_INT, offsetof(struct user_config, max_user_connections), 0,
+	 1000000, NULL},
+	{"max_user_client_connections", KEY_IGNORED, 0, 0, 0, NULL},
+	{NULL, KEY_STRING, 0, 0, 0, NULL},
 };
 
 /* One entry being read: where it is, for messages. */
@@ -220,8 +226,7 @@ static char *decode_value(const struct item *it)
 	return value;
 }
 
-static const struct entry_key *find_key(const struct entry_key *keys, const char *name,
-					size_t len)
+static const struct entry_key *find_key(const struct entry_key *keys, const char *name, size_t len)
 {
 	for (; keys->name; keys++)
 		if (strlen(keys->name) == len && memcmp(keys->name, name, len) == 0)
@@ -245,7 +250,8 @@ static void apply_item(struct entry_ctx *e, const struct entry_key *k, void *bas
 		if (config_parse_int(value, k->min, k->max, &n))
 			*(int *)field = (int)n;
 		else
-			entry_msg(e, true, "bad value \"%.64s\" for %s: expected an integer from %d to %d",
+			entry_msg(e, true,
+				  "bad value \"%.64s\" for %s: expected an integer from %d to %d",
 				  value, k->name, k->min, k->max);
 		break;
 	case KEY_POOL_MODE:
@@ -253,7 +259,8 @@ static void apply_item(struct entry_ctx *e, const struct entry_key *k, void *bas
 			*(enum pool_mode *)field = mode;
 		else
 			entry_msg(e, true,
-				  "bad value \"%.64s\" for pool_mode: expected session, transaction or statement",
+				  "bad value \"%.64s\" for pool_mode: expected session, "
+				  "transaction or statement",
 				  value);
 		break;
 	case KEY_REFUSED:
@@ -288,11 +295,12 @@ static void parse_items(struct entry_ctx *e, const struct entry_key *keys, void 
 		}
 		if (!k) {
 			if (after_password)
-				entry_msg(e, true, "unknown key after the password "
-						   "(quote a password that contains blanks)");
+				entry_msg(e, true,
+					  "unknown key after the password "
+					  "(quote a password that contains blanks)");
 			else
-				entry_msg(e, true, "unknown key \"%.*s\"", (int)(it.keylen > 64 ? 64 : it.keylen),
-					  it.key);
+				entry_msg(e, true, "unknown key \"%.*s\"",
+					  (int)(it.keylen > 64 ? 64 : it.keylen), it.key);
 			after_password = false;
 			continue;
 		}
@@ -306,8 +314,9 @@ static void parse_items(struct entry_ctx *e, const struct entry_key *keys, void 
 	}
 	if (r == SCAN_NO_EQUALS) {
 		if (after_password)
-			entry_msg(e, true, "missing \"=\" after the password "
-					   "(quote a password that contains blanks)");
+			entry_msg(e, true,
+				  "missing \"=\" after the password "
+				  "(quote a password that contains blanks)");
 		else
 			entry_msg(e, true, "missing \"=\" after \"%.*s\"",
 				  (int)(it.keylen > 64 ? 64 : it.keylen), it.key);
@@ -317,10 +326,10 @@ static void parse_items(struct entry_ctx *e, const struct entry_key *keys, void 
 	}
 }
 
-struct db_config *config_db_parse(const char *key, const char *value, const char *file,
-				  int line, FILE *errors, FILE *warnings)
+struct db_config *config_db_parse(const char *key, const char *value, const char *file, int line,
+				  FILE *errors, FILE *warnings)
 {
-	struct entry_ctx e = { "database", key, file, line, errors, warnings, 0 };
+	struct entry_ctx e = {"database", key, file, line, errors, warnings, 0};
 	struct db_config *db;
 
 	db = calloc(1, sizeof(*db));
@@ -352,7 +361,7 @@ struct db_config *config_db_parse(const char *key, const char *value, const char
 struct user_config *config_user_parse(const char *key, const char *value, const char *file,
 				      int line, FILE *errors, FILE *warnings)
 {
-	struct entry_ctx e = { "user", key, file, line, errors, warnings, 0 };
+	struct entry_ctx e = {"user", key, file, line, errors, warnings, 0};
 	struct user_config *user;
 
 	user = calloc(1, sizeof(*user));

@@ -13,8 +13,8 @@
  * "FILE:LINE: database "NAME": ..." to ERRORS. Keys that are recognised but
  * have no effect yet get a warning on WARNINGS. Never writes a password.
  * ERRORS and WARNINGS may be NULL. */
-struct db_config *config_db_parse(const char *key, const char *value, const char *file,
-				  int line, FILE *errors, FILE *warnings);
+struct db_config *config_db_parse(const char *key, const char *value, const char *file, int line,
+				  FILE *errors, FILE *warnings);
 
 /* config_user_parse is config_db_parse for a [users] line
  * ("name = pool_mode=transaction max_user_connections=10"). */

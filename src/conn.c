@@ -69,7 +69,8 @@ void conn_set_addr(struct conn *c)
 	if (getsockname(c->fd, (struct sockaddr *)&local, &len) == 0) {
 		if (local.ss_family == AF_INET) {
 			struct sockaddr_in *in = (struct sockaddr_in *)&local;
-			inet_ntop(AF_INET, &in->sin_addr, c->local_addr_str, sizeof(c->local_addr_str));
+			inet_ntop(AF_INET, &in->sin_addr, c->local_addr_str,
+				  sizeof(c->local_addr_str));
 			c->local_port = ntohs(in->sin_port);
 		} else if (local.ss_family == AF_INET6) {
 			struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&local;

@@ -17,10 +17,10 @@ struct conn;
 
 /* What the owner decides for one message. */
 enum pkt_action {
-	PKT_FORWARD,  /* send the whole message to the peer */
-	PKT_SKIP,     /* drop it: the owner handled it */
+	PKT_FORWARD, /* send the whole message to the peer */
+	PKT_SKIP, /* drop it: the owner handled it */
 	PKT_NEED_ALL, /* call again once the whole message is buffered */
-	PKT_STOP,     /* stop processing now: the owner parked or closed the conn */
+	PKT_STOP, /* stop processing now: the owner parked or closed the conn */
 };
 
 struct conn_ops {
@@ -51,27 +51,27 @@ struct conn {
 	const struct conn_ops *ops;
 	ev_io rio;
 	ev_io wio;
-	struct conn *peer;      /* where forwarded bytes go; NULL when unlinked */
-	struct conn *src;       /* peer whose forwarded bytes wait for our socket */
-	struct iobuf *rbuf;     /* received bytes */
-	uint32_t pkt_pos;       /* offset in rbuf->data of the next unparsed byte */
-	uint32_t send_end;      /* rbuf->data[start, send_end) waits for the peer */
-	uint32_t fwd_remain;    /* bytes of the current message still to forward */
-	uint32_t skip_remain;   /* bytes of the current message still to drop */
-	uint32_t need_limit;    /* largest message the owner may ask to buffer whole */
-	struct iobuf *wbuf;     /* our own messages for this socket */
-	bool startup;           /* untyped messages expected (before login) */
-	bool read_paused;       /* the owner parked reading */
-	bool blocked;           /* our forwarded bytes wait for the peer's socket */
+	struct conn *peer; /* where forwarded bytes go; NULL when unlinked */
+	struct conn *src; /* peer whose forwarded bytes wait for our socket */
+	struct iobuf *rbuf; /* received bytes */
+	uint32_t pkt_pos; /* offset in rbuf->data of the next unparsed byte */
+	uint32_t send_end; /* rbuf->data[start, send_end) waits for the peer */
+	uint32_t fwd_remain; /* bytes of the current message still to forward */
+	uint32_t skip_remain; /* bytes of the current message still to drop */
+	uint32_t need_limit; /* largest message the owner may ask to buffer whole */
+	struct iobuf *wbuf; /* our own messages for this socket */
+	bool startup; /* untyped messages expected (before login) */
+	bool read_paused; /* the owner parked reading */
+	bool blocked; /* our forwarded bytes wait for the peer's socket */
 	bool connecting;
-	bool dead;              /* closed: no more callbacks */
-	bool in_process;        /* re-entrancy guard for conn_process */
+	bool dead; /* closed: no more callbacks */
+	bool in_process; /* re-entrancy guard for conn_process */
 	uint64_t recv_bytes;
 	uint64_t sent_bytes;
 	/* the remote end */
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
-	char addr_str[64];      /* "127.0.0.1" or "unix" */
+	char addr_str[64]; /* "127.0.0.1" or "unix" */
 	int port;
 	/* the local end */
 	char local_addr_str[64];

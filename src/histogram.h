@@ -17,12 +17,13 @@
 #define HISTOGRAM_SUB_BITS 2
 #define HISTOGRAM_SUB (1 << HISTOGRAM_SUB_BITS)
 #define HISTOGRAM_MAX_EXP 32
-#define HISTOGRAM_BUCKETS (2 + HISTOGRAM_SUB + (HISTOGRAM_MAX_EXP - HISTOGRAM_SUB_BITS) * HISTOGRAM_SUB)
+#define HISTOGRAM_BUCKETS                                                                          \
+	(2 + HISTOGRAM_SUB + (HISTOGRAM_MAX_EXP - HISTOGRAM_SUB_BITS) * HISTOGRAM_SUB)
 
 struct histogram {
 	uint64_t count;
-	uint64_t sum;   /* microseconds */
-	uint64_t max;   /* microseconds */
+	uint64_t sum; /* microseconds */
+	uint64_t max; /* microseconds */
 	uint64_t buckets[HISTOGRAM_BUCKETS];
 };
 

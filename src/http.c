@@ -42,12 +42,12 @@ struct http_conn {
 	struct list_node node; /* http_server.conns */
 	struct http_server *srv;
 	int fd;
-	ev_io io;              /* EV_READ while reading the request, then EV_WRITE */
+	ev_io io; /* EV_READ while reading the request, then EV_WRITE */
 	ev_timer timer;
-	size_t len;            /* bytes of req received */
-	char *resp;            /* the whole response; owned */
+	size_t len; /* bytes of req received */
+	char *resp; /* the whole response; owned */
 	size_t resp_len, resp_off;
-	size_t drained;        /* bytes read and dropped after the answer */
+	size_t drained; /* bytes read and dropped after the answer */
 	char req[HTTP_REQUEST_MAX];
 };
 
@@ -147,9 +147,8 @@ static void on_write(struct ev_loop *ev, ev_io *w, int revents);
 
 /* Queue the response: status line, headers, then the LEN bytes of BODY
  * (only their length for HEAD). */
-static void respond(struct http_conn *hc, int status, const char *reason,
-		    const char *content_type, const char *body, size_t len, bool head,
-		    const char *extra_header)
+static void respond(struct http_conn *hc, int status, const char *reason, const char *content_type,
+		    const char *body, size_t len, bool head, const char *extra_header)
 {
 	struct ev_loop *ev = hc->srv->loop->ev;
 	size_t size = 0;
@@ -221,13 +220,14 @@ static void handle_request(struct http_conn *hc, bool eof)
 			if (hc->len == 0)
 				conn_free(hc);
 			else
-				respond_text(hc, 400, "Bad Request", "incomplete request\n", false, NULL);
+				respond_text(hc, 400, "Bad Request", "incomplete request\n", false,
+					     NULL);
 			return;
 		}
 		if (hc->len < sizeof(hc->req))
 			return;
-		respond_text(hc, 431, "Request Header Fields Too Large", "request too large\n", false,
-			     NULL);
+		respond_text(hc, 431, "Request Header Fields Too Large", "request too large\n",
+			     false, NULL);
 		return;
 	}
 	if (rc == HTTP_PARSE_BAD) {
@@ -237,7 +237,8 @@ static void handle_request(struct http_conn *hc, bool eof)
 	bool get = req.method_len == 3 && memcmp(req.method, "GET", 3) == 0;
 	bool head = req.method_len == 4 && memcmp(req.method, "HEAD", 4) == 0;
 	if (!path_is(&req, "/metrics") && !path_is(&req, "/health")) {
-		respond_text(hc, 404, "Not Found", "not found: try /metrics or /health\n", head, NULL);
+		respond_text(hc, 404, "Not Found", "not found: try /metrics or /health\n", head,
+			     NULL);
 		return;
 	}
 	if (!get && !head) {
@@ -360,7 +361,8 @@ static void on_accept(struct ev_loop *ev, ev_io *w, int revents)
 					    strerror(errno));
 			return;
 		}
-		struct http_conn *hc = srv->conns.count < HTTP_MAX_CONNS ? calloc(1, sizeof(*hc)) : NULL;
+		struct http_conn *hc =
+			srv->conns.count < HTTP_MAX_CONNS ? calloc(1, sizeof(*hc)) : NULL;
 		if (!hc) {
 			close(fd);
 			continue;
@@ -476,8 +478,7 @@ void http_stop(struct loop *loop)
 
 	if (!srv)
 		return;
-	list_for_each_safe(n, t, &srv->conns)
-		conn_free(container_of(n, struct http_conn, node));
+	list_for_each_safe(n, t, &srv->conns) conn_free(container_of(n, struct http_conn, node));
 	ev_io_stop(loop->ev, &srv->io);
 	close(srv->fd);
 	free(srv);

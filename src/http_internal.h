@@ -10,16 +10,16 @@
 enum http_parse {
 	HTTP_PARSE_MORE = 0, /* the header block has not ended yet */
 	HTTP_PARSE_OK,
-	HTTP_PARSE_BAD,      /* malformed: answer 400 */
+	HTTP_PARSE_BAD, /* malformed: answer 400 */
 };
 
 /* One parsed request; the strings point into the parsed buffer. */
 struct http_request {
 	const char *method;
 	size_t method_len;
-	const char *path;    /* the target without its "?query" */
+	const char *path; /* the target without its "?query" */
 	size_t path_len;
-	int minor;           /* HTTP/1.MINOR */
+	int minor; /* HTTP/1.MINOR */
 };
 
 /* http_parse_request looks at the LEN bytes of BUF received so far.

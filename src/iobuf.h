@@ -11,16 +11,16 @@
 struct iobuf {
 	uint32_t cap;
 	uint32_t start; /* first byte not yet consumed */
-	uint32_t end;   /* one past the last byte received/written */
+	uint32_t end; /* one past the last byte received/written */
 	uint8_t data[];
 };
 
 struct iobuf_pool {
-	uint32_t size;       /* capacity of pooled blocks */
-	int max_free;        /* blocks kept on the free list at most */
-	int nfree;           /* blocks on the free list */
-	int nused;           /* blocks handed out and not returned */
-	void *free_list;     /* singly linked through the first bytes */
+	uint32_t size; /* capacity of pooled blocks */
+	int max_free; /* blocks kept on the free list at most */
+	int nfree; /* blocks on the free list */
+	int nused; /* blocks handed out and not returned */
+	void *free_list; /* singly linked through the first bytes */
 };
 
 /* iobuf_pool_init prepares POOL for blocks of SIZE bytes. */

@@ -2,6 +2,7 @@
  * servers, min_pool_size, the reserve pool and retries. */
 #include "janitor.h"
 
+#include "alert.h"
 #include "client.h"
 #include "config.h"
 #include "leak.h"
@@ -25,17 +26,20 @@ static void check_clients(struct loop *loop, struct pool *pool)
 	usec_t now = loop->now;
 	struct list_node *n, *t;
 
-	list_for_each_safe(n, t, &pool->login_clients) {
+	list_for_each_safe(n, t, &pool->login_clients)
+	{
 		struct client *c = container_of(n, struct client, node);
 		if (expired(now, c->connect_mono, cfg->client_login_timeout))
 			client_fail(c, "08P01", "client_login_timeout (server down)");
 	}
-	list_for_each_safe(n, t, &pool->waiting_clients) {
+	list_for_each_safe(n, t, &pool->waiting_clients)
+	{
 		struct client *c = container_of(n, struct client, node);
 		if (expired(now, c->wait_start, cfg->query_wait_timeout))
 			client_fail(c, "08P01", "query_wait_timeout");
 	}
-	list_for_each_safe(n, t, &pool->active_clients) {
+	list_for_each_safe(n, t, &pool->active_clients)
+	{
 		struct client *c = container_of(n, struct client, node);
 		struct server *s = c->server;
 		if (!s) {
@@ -64,7 +68,8 @@ static void check_servers(struct loop *loop, struct pool *pool)
 	usec_t now = loop->now;
 	struct list_node *n, *t;
 
-	list_for_each_safe(n, t, &pool->login_servers) {
+	list_for_each_safe(n, t, &pool->login_servers)
+	{
 		struct server *s = container_of(n, struct server, node);
 		if (expired(now, s->connect_mono, cfg->server_connect_timeout))
 			server_close(s, "server_connect_timeout");
@@ -89,7 +94,8 @@ static void check_servers(struct loop *loop, struct pool *pool)
 		}
 		node = prev;
 	}
-	list_for_each_safe(n, t, &pool->tested_servers) {
+	list_for_each_safe(n, t, &pool->tested_servers)
+	{
 		struct server *s = container_of(n, struct server, node);
 		if (expired(now, s->query_start, cfg->server_connect_timeout))
 			server_close(s, "internal query timed out");
@@ -102,12 +108,14 @@ void janitor_run(struct loop *loop)
 	const struct config *cfg = loop->cfg;
 
 	loop->now = timeutil_now();
-	list_for_each_safe(n, t, &loop->login_clients) {
+	list_for_each_safe(n, t, &loop->login_clients)
+	{
 		struct client *c = container_of(n, struct client, node);
 		if (expired(loop->now, c->connect_mono, cfg->client_login_timeout))
 			client_fail(c, "08P01", "client_login_timeout");
 	}
-	list_for_each_safe(n, t, &loop->pools) {
+	list_for_each_safe(n, t, &loop->pools)
+	{
 		struct pool *pool = container_of(n, struct pool, node);
 		check_clients(loop, pool);
 		check_servers(loop, pool);
@@ -115,6 +123,7 @@ void janitor_run(struct loop *loop)
 		    pool->db->min_pool_size > 0)
 			pool_launch_servers(pool);
 	}
+	alert_evaluate(loop);
 	loop_check_shutdown(loop);
 }
 

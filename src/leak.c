@@ -148,7 +148,8 @@ bool leak_is_listen(const char *text, size_t len)
 	size_t i = 0;
 
 	while (i < len) {
-		while (i < len && (isspace((unsigned char)text[i]) || text[i] == ';' || text[i] == '('))
+		while (i < len &&
+		       (isspace((unsigned char)text[i]) || text[i] == ';' || text[i] == '('))
 			i++;
 		if (len - i >= 6 && strncasecmp(text + i, "listen", 6) == 0 &&
 		    (len - i == 6 || !(isalnum((unsigned char)text[i + 6]) || text[i + 6] == '_')))
@@ -172,8 +173,8 @@ void leak_scrub_literals(const char *text, char *out, size_t outlen)
 		return;
 	while (*p && o + 1 < outlen) {
 		unsigned char c = (unsigned char)*p;
-		bool word_before = p > text && (isalnum((unsigned char)p[-1]) || p[-1] == '_' ||
-						p[-1] == '$');
+		bool word_before =
+			p > text && (isalnum((unsigned char)p[-1]) || p[-1] == '_' || p[-1] == '$');
 		if (c == '\'') {
 			/* a string, '' inside it included; unterminated: to the end */
 			p++;
@@ -256,14 +257,15 @@ static void report(struct loop *loop, struct server *server)
 		leak_normalize(ck->stmt, stmt, sizeof(stmt));
 	else
 		snprintf(stmt, sizeof(stmt), "(none)");
-	log_write(LOG_LEVEL_WARNING, NULL,
-		  "suspected connection leak: %s holds S-%llu (backend pid %u) %s; held for %.1f s, "
-		  "idle for %.1f s, transaction started %s, %u statements in the transaction; "
-		  "last statement%s: %s",
-		  ck->who, (unsigned long long)server->id, server->backend_pid,
-		  leak_state_name(ck, false), secs(loop->now - ck->start),
-		  secs(loop->now - ck->quiet_since), started, ck->xact_statements,
-		  ck->stmt_len >= LEAK_STMT_LEN ? " (truncated)" : "", stmt);
+	log_write(
+		LOG_LEVEL_WARNING, NULL,
+		"suspected connection leak: %s holds S-%llu (backend pid %u) %s; held for %.1f s, "
+		"idle for %.1f s, transaction started %s, %u statements in the transaction; "
+		"last statement%s: %s",
+		ck->who, (unsigned long long)server->id, server->backend_pid,
+		leak_state_name(ck, false), secs(loop->now - ck->start),
+		secs(loop->now - ck->quiet_since), started, ck->xact_statements,
+		ck->stmt_len >= LEAK_STMT_LEN ? " (truncated)" : "", stmt);
 }
 
 /* leak_action = close: the client goes with an error, the server is
@@ -294,8 +296,10 @@ static void close_leak(struct server *server)
 	}
 	if (in_xact)
 		client_fail(client, "25P03",
-			    "terminating connection: idle in transaction for longer than leak_threshold "
-			    "(%lld s), closed as a suspected connection leak; the transaction was rolled back",
+			    "terminating connection: idle in transaction for longer than "
+			    "leak_threshold "
+			    "(%lld s), closed as a suspected connection leak; the transaction was "
+			    "rolled back",
 			    threshold);
 	else
 		client_fail(client, "57P05",
@@ -326,8 +330,8 @@ bool leak_check(struct loop *loop, struct server *server)
 	case LEAK_ACTION_CANCEL:
 		/* PostgreSQL ignores a cancel while its backend waits for a
 		 * command: this ends only what may be running by then */
-		log_write(LOG_LEVEL_WARNING, NULL, "leak_action cancel: sending a cancel request for %s",
-			  ck->who);
+		log_write(LOG_LEVEL_WARNING, NULL,
+			  "leak_action cancel: sending a cancel request for %s", ck->who);
 		cancel_server(loop, server);
 		return false;
 	case LEAK_ACTION_CLOSE:

@@ -21,29 +21,29 @@ struct server;
  * begins. Times are monotonic (loop->now). Updating it costs O(1) and
  * allocates nothing: it runs on every forwarded message. */
 struct checkout {
-	usec_t start;            /* 0: the server is not checked out */
-	usec_t exec_time;        /* finished spans between a request and its ReadyForQuery */
-	usec_t idle_xact_time;   /* finished spans idle inside a transaction */
-	usec_t busy_since;       /* start of the running request span, 0 when none */
-	usec_t quiet_since;      /* last message from the client or last ReadyForQuery */
-	usec_t idle_since;       /* end of the last request span (or the start) */
-	usec_t xact_start;       /* first request of the open transaction, 0 when none */
+	usec_t start; /* 0: the server is not checked out */
+	usec_t exec_time; /* finished spans between a request and its ReadyForQuery */
+	usec_t idle_xact_time; /* finished spans idle inside a transaction */
+	usec_t busy_since; /* start of the running request span, 0 when none */
+	usec_t quiet_since; /* last message from the client or last ReadyForQuery */
+	usec_t idle_since; /* end of the last request span (or the start) */
+	usec_t xact_start; /* first request of the open transaction, 0 when none */
 	uint32_t xact_statements; /* requests (Query, Execute, FunctionCall) in it */
-	uint32_t statements;     /* requests in the whole checkout */
-	char txn_status;         /* as of the last ReadyForQuery: 'I', 'T', 'E' */
-	bool listen;             /* the client ran LISTEN: it may wait quietly */
-	bool reported;           /* flagged as a suspected leak */
+	uint32_t statements; /* requests in the whole checkout */
+	char txn_status; /* as of the last ReadyForQuery: 'I', 'T', 'E' */
+	bool listen; /* the client ran LISTEN: it may wait quietly */
+	bool reported; /* flagged as a suspected leak */
 	uint16_t stmt_len;
 	char stmt[LEAK_STMT_LEN + 1]; /* start of the last Query or Parse text */
-	char who[200];           /* the client, written when reported */
+	char who[200]; /* the client, written when reported */
 };
 
 /* What the leak rule looks at, apart from the checkout itself. */
 struct leak_view {
-	bool busy;          /* a request is in flight (or an internal query) */
-	bool session_mode;  /* the pool keeps servers for the whole session */
+	bool busy; /* a request is in flight (or an internal query) */
+	bool session_mode; /* the pool keeps servers for the whole session */
 	usec_t now;
-	usec_t threshold;   /* leak_threshold; 0 = off */
+	usec_t threshold; /* leak_threshold; 0 = off */
 };
 
 /* leak_checkout_begin starts a new checkout in CK at NOW (the client was

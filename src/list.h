@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 struct list_node {
 	struct list_node *prev, *next;
@@ -76,7 +76,7 @@ static inline struct list_node *list_last(const struct list *l)
 }
 
 /* Safe against removal of the current node. */
-#define list_for_each_safe(pos, tmp, l) \
+#define list_for_each_safe(pos, tmp, l)                                                            \
 	for (pos = (l)->head.next, tmp = pos->next; pos != &(l)->head; pos = tmp, tmp = pos->next)
 
 #define list_for_each(pos, l) for (pos = (l)->head.next; pos != &(l)->head; pos = pos->next)

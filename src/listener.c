@@ -97,10 +97,12 @@ static int bind_tcp(struct loop *loop, const char *host)
 			setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 		if (ai->ai_family == AF_INET6)
 			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-		getnameinfo(ai->ai_addr, ai->ai_addrlen, addr, sizeof(addr), NULL, 0, NI_NUMERICHOST);
-		snprintf(desc, sizeof(desc), "%s%s%s:%d", ai->ai_family == AF_INET6 ? "[" : "", addr,
-			 ai->ai_family == AF_INET6 ? "]" : "", cfg->listen_port);
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, cfg->listen_backlog) < 0) {
+		getnameinfo(ai->ai_addr, ai->ai_addrlen, addr, sizeof(addr), NULL, 0,
+			    NI_NUMERICHOST);
+		snprintf(desc, sizeof(desc), "%s%s%s:%d", ai->ai_family == AF_INET6 ? "[" : "",
+			 addr, ai->ai_family == AF_INET6 ? "]" : "", cfg->listen_port);
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
+		    listen(fd, cfg->listen_backlog) < 0) {
 			log_error("cannot listen on %s: %s", desc, strerror(errno));
 			close(fd);
 			freeaddrinfo(res);
@@ -166,7 +168,8 @@ int listener_start_all(struct loop *loop)
 		char *list = strdup(cfg->listen_addr), *save = NULL;
 		if (!list)
 			return -1;
-		for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		for (char *tok = strtok_r(list, ",", &save); tok;
+		     tok = strtok_r(NULL, ",", &save)) {
 			while (*tok == ' ' || *tok == '\t')
 				tok++;
 			char *end = tok + strlen(tok);
@@ -200,7 +203,8 @@ void listener_log_all(struct loop *loop)
 void listener_stop_all(struct loop *loop, bool close_sockets)
 {
 	struct list_node *n, *t;
-	list_for_each_safe(n, t, &loop->listeners) {
+	list_for_each_safe(n, t, &loop->listeners)
+	{
 		struct listener *l = container_of(n, struct listener, node);
 		ev_io_stop(loop->ev, &l->io);
 		ev_timer_stop(loop->ev, &l->backoff);

@@ -23,11 +23,14 @@ static const char *level_names[] = {"ERROR", "WARNING", "LOG", "DEBUG", "NOISE"}
 
 static int facility_code(const char *name)
 {
-	static const struct { const char *name; int code; } table[] = {
-		{"auth", LOG_AUTH}, {"authpriv", LOG_AUTHPRIV}, {"daemon", LOG_DAEMON},
-		{"user", LOG_USER}, {"local0", LOG_LOCAL0}, {"local1", LOG_LOCAL1},
-		{"local2", LOG_LOCAL2}, {"local3", LOG_LOCAL3}, {"local4", LOG_LOCAL4},
-		{"local5", LOG_LOCAL5}, {"local6", LOG_LOCAL6}, {"local7", LOG_LOCAL7},
+	static const struct {
+		const char *name;
+		int code;
+	} table[] = {
+		{"auth", LOG_AUTH},     {"authpriv", LOG_AUTHPRIV}, {"daemon", LOG_DAEMON},
+		{"user", LOG_USER},     {"local0", LOG_LOCAL0},     {"local1", LOG_LOCAL1},
+		{"local2", LOG_LOCAL2}, {"local3", LOG_LOCAL3},     {"local4", LOG_LOCAL4},
+		{"local5", LOG_LOCAL5}, {"local6", LOG_LOCAL6},     {"local7", LOG_LOCAL7},
 	};
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
 		if (strcasecmp(name, table[i].name) == 0)
@@ -54,7 +57,8 @@ int log_open(const char *logfile, bool to_stderr, const char *syslog_ident,
 		closelog();
 	log_to_syslog = syslog_ident != NULL;
 	if (log_to_syslog)
-		openlog(syslog_ident, LOG_PID, facility_code(syslog_facility ? syslog_facility : "daemon"));
+		openlog(syslog_ident, LOG_PID,
+			facility_code(syslog_facility ? syslog_facility : "daemon"));
 	return 0;
 }
 

@@ -34,13 +34,25 @@ void log_write(enum log_level level, const char *prefix, const char *fmt, ...)
 #define log_enabled(level) ((int)(level) <= (int)log_max_level)
 
 #define log_error(...) log_write(LOG_LEVEL_ERROR, NULL, __VA_ARGS__)
-#define log_warning(...) \
-	do { if (log_enabled(LOG_LEVEL_WARNING)) log_write(LOG_LEVEL_WARNING, NULL, __VA_ARGS__); } while (0)
-#define log_info(...) \
-	do { if (log_enabled(LOG_LEVEL_INFO)) log_write(LOG_LEVEL_INFO, NULL, __VA_ARGS__); } while (0)
-#define log_debug(...) \
-	do { if (log_enabled(LOG_LEVEL_DEBUG)) log_write(LOG_LEVEL_DEBUG, NULL, __VA_ARGS__); } while (0)
-#define log_noise(...) \
-	do { if (log_enabled(LOG_LEVEL_NOISE)) log_write(LOG_LEVEL_NOISE, NULL, __VA_ARGS__); } while (0)
+#define log_warning(...)                                                                           \
+	do {                                                                                       \
+		if (log_enabled(LOG_LEVEL_WARNING))                                                \
+			log_write(LOG_LEVEL_WARNING, NULL, __VA_ARGS__);                           \
+	} while (0)
+#define log_info(...)                                                                              \
+	do {                                                                                       \
+		if (log_enabled(LOG_LEVEL_INFO))                                                   \
+			log_write(LOG_LEVEL_INFO, NULL, __VA_ARGS__);                              \
+	} while (0)
+#define log_debug(...)                                                                             \
+	do {                                                                                       \
+		if (log_enabled(LOG_LEVEL_DEBUG))                                                  \
+			log_write(LOG_LEVEL_DEBUG, NULL, __VA_ARGS__);                             \
+	} while (0)
+#define log_noise(...)                                                                             \
+	do {                                                                                       \
+		if (log_enabled(LOG_LEVEL_NOISE))                                                  \
+			log_write(LOG_LEVEL_NOISE, NULL, __VA_ARGS__);                             \
+	} while (0)
 
 #endif

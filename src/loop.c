@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "admin.h"
+#include "alert.h"
 #include "authfile.h"
 #include "cancel.h"
 #include "client.h"
@@ -25,12 +26,14 @@
 static void reap(struct loop *loop)
 {
 	struct list_node *n, *t;
-	list_for_each_safe(n, t, &loop->closed_clients) {
+	list_for_each_safe(n, t, &loop->closed_clients)
+	{
 		struct client *c = container_of(n, struct client, node);
 		list_remove(&loop->closed_clients, n);
 		client_free(c);
 	}
-	list_for_each_safe(n, t, &loop->closed_servers) {
+	list_for_each_safe(n, t, &loop->closed_servers)
+	{
 		struct server *s = container_of(n, struct server, node);
 		list_remove(&loop->closed_servers, n);
 		server_free(s);
@@ -113,7 +116,8 @@ void loop_check_shutdown(struct loop *loop)
 			return;
 		break;
 	case SHUTDOWN_WAIT_FOR_SERVERS:
-		list_for_each(n, &loop->pools) {
+		list_for_each(n, &loop->pools)
+		{
 			struct pool *pool = container_of(n, struct pool, node);
 			if (pool->active_servers.count || pool->tested_servers.count)
 				return;
@@ -145,7 +149,8 @@ void loop_pause(struct loop *loop)
 	struct list_node *n, *m, *t;
 	loop->paused = true;
 	log_info("pausing: new queries wait, servers close as they are released");
-	list_for_each(n, &loop->pools) {
+	list_for_each(n, &loop->pools)
+	{
 		struct pool *pool = container_of(n, struct pool, node);
 		list_for_each_safe(m, t, &pool->idle_servers)
 			server_close(container_of(m, struct server, node), "pause");
@@ -157,8 +162,7 @@ void loop_resume(struct loop *loop)
 	struct list_node *n;
 	loop->paused = false;
 	log_info("resuming");
-	list_for_each(n, &loop->pools)
-		pool_launch_servers(container_of(n, struct pool, node));
+	list_for_each(n, &loop->pools) pool_launch_servers(container_of(n, struct pool, node));
 }
 
 static void on_signal(struct ev_loop *ev, ev_signal *w, int revents)
@@ -174,11 +178,11 @@ static void on_signal(struct ev_loop *ev, ev_signal *w, int revents)
 		break;
 	case SIGTERM:
 		begin_shutdown(loop, loop->shutdown == SHUTDOWN_NONE ? SHUTDOWN_WAIT_FOR_CLIENTS
-								   : SHUTDOWN_NOW);
+								     : SHUTDOWN_NOW);
 		break;
 	case SIGINT:
 		begin_shutdown(loop, loop->shutdown == SHUTDOWN_NONE ? SHUTDOWN_WAIT_FOR_SERVERS
-								   : SHUTDOWN_NOW);
+								     : SHUTDOWN_NOW);
 		break;
 	case SIGQUIT:
 		begin_shutdown(loop, SHUTDOWN_NOW);
@@ -227,7 +231,7 @@ int loop_init(struct loop *loop, struct config *cfg)
 	ev_set_priority(&loop->reaper, EV_MAXPRI);
 	ev_check_start(loop->ev, &loop->reaper);
 	int sigs[] = {SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2};
-	ev_signal *ws[] = {&loop->sig_hup, &loop->sig_term, &loop->sig_int,
+	ev_signal *ws[] = {&loop->sig_hup,  &loop->sig_term, &loop->sig_int,
 			   &loop->sig_quit, &loop->sig_usr1, &loop->sig_usr2};
 	for (int i = 0; i < 6; i++) {
 		ev_signal_init(ws[i], on_signal, sigs[i]);
@@ -237,6 +241,8 @@ int loop_init(struct loop *loop, struct config *cfg)
 	signal(SIGPIPE, SIG_IGN);
 	janitor_start(loop);
 	if (stats_start(loop) < 0)
+		return -1;
+	if (alert_start(loop) < 0)
 		return -1;
 	if (http_start(loop) < 0) {
 		/* everything above is set up: undo it, the caller will not */
@@ -258,29 +264,33 @@ void loop_destroy(struct loop *loop)
 	loop->shutdown = SHUTDOWN_NOW;
 	admin_destroy(loop);
 	stats_stop(loop);
+	alert_stop(loop);
 	http_stop(loop);
 	listener_stop_all(loop, true);
 	list_for_each_safe(n, t, &loop->login_clients)
 		client_close(container_of(n, struct client, node), "shutdown");
 	list_for_each_safe(n, t, &loop->admin_clients)
 		client_close(container_of(n, struct client, node), "shutdown");
-	list_for_each_safe(n, t, &loop->pools) {
+	list_for_each_safe(n, t, &loop->pools)
+	{
 		struct pool *pool = container_of(n, struct pool, node);
-		struct list *cl[] = {&pool->active_clients, &pool->waiting_clients, &pool->login_clients};
+		struct list *cl[] = {&pool->active_clients, &pool->waiting_clients,
+				     &pool->login_clients};
 		for (int i = 0; i < 3; i++)
 			list_for_each_safe(m, u, cl[i])
 				client_close(container_of(m, struct client, node), "shutdown");
-		struct list *sl[] = {&pool->idle_servers, &pool->active_servers, &pool->used_servers,
-				     &pool->tested_servers, &pool->login_servers};
+		struct list *sl[] = {&pool->idle_servers, &pool->active_servers,
+				     &pool->used_servers, &pool->tested_servers,
+				     &pool->login_servers};
 		for (int i = 0; i < 5; i++)
 			list_for_each_safe(m, u, sl[i])
 				server_close(container_of(m, struct server, node), "shutdown");
 	}
 	cancel_abort_all(loop);
 	reap(loop);
-	list_for_each_safe(n, t, &loop->pools)
-		pool_free(container_of(n, struct pool, node));
-	list_for_each_safe(n, t, &loop->databases) {
+	list_for_each_safe(n, t, &loop->pools) pool_free(container_of(n, struct pool, node));
+	list_for_each_safe(n, t, &loop->databases)
+	{
 		struct database *db = container_of(n, struct database, node);
 		list_remove(&loop->databases, n);
 		free(db->host);
@@ -295,7 +305,8 @@ void loop_destroy(struct loop *loop)
 		free(db->name);
 		free(db);
 	}
-	list_for_each_safe(n, t, &loop->users) {
+	list_for_each_safe(n, t, &loop->users)
+	{
 		struct user *u2 = container_of(n, struct user, node);
 		list_remove(&loop->users, n);
 		free(u2->name);

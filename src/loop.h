@@ -14,6 +14,7 @@
 #include "timeutil.h"
 
 struct admin_state;
+struct alert_state;
 struct authfile;
 struct cancel_map;
 struct http_server;
@@ -28,18 +29,18 @@ enum shutdown_mode {
 
 struct loop {
 	struct ev_loop *ev;
-	struct config *cfg;          /* owned; swapped on reload */
-	struct authfile *authfile;   /* owned; reloaded with cfg */
+	struct config *cfg; /* owned; swapped on reload */
+	struct authfile *authfile; /* owned; reloaded with cfg */
 
 	struct iobuf_pool bufs;
 
-	struct list databases;       /* struct database */
-	struct list users;           /* struct user */
-	struct list pools;           /* struct pool */
-	struct list login_clients;   /* clients not yet in a pool */
-	struct list admin_clients;   /* logged-in admin console clients */
-	struct list listeners;       /* struct listener */
-	struct list cancels;         /* struct cancel_req in flight */
+	struct list databases; /* struct database */
+	struct list users; /* struct user */
+	struct list pools; /* struct pool */
+	struct list login_clients; /* clients not yet in a pool */
+	struct list admin_clients; /* logged-in admin console clients */
+	struct list listeners; /* struct listener */
+	struct list cancels; /* struct cancel_req in flight */
 
 	/* Objects closed during this loop turn; freed by the ev_check watcher. */
 	struct list closed_clients;
@@ -49,15 +50,16 @@ struct loop {
 	ev_signal sig_hup, sig_term, sig_int, sig_quit, sig_usr1, sig_usr2;
 
 	struct cancel_map *cancel_keys;
-	struct admin_state *admin;   /* admin.c: commands waiting to complete */
-	struct stats_state *stats;   /* stats.c: stats_period snapshots */
-	struct http_server *http;    /* http.c: metrics_listen, NULL when off */
+	struct admin_state *admin; /* admin.c: commands waiting to complete */
+	struct stats_state *stats; /* stats.c: stats_period snapshots */
+	struct http_server *http; /* http.c: metrics_listen, NULL when off */
+	struct alert_state *alerts; /* alert.c: rules' state, SHOW ALERTS */
 
-	int client_count;            /* every client connection, for max_client_conn */
-	uint64_t next_id;            /* C-/S- ids */
-	bool paused;                 /* PAUSE / SIGUSR1 */
+	int client_count; /* every client connection, for max_client_conn */
+	uint64_t next_id; /* C-/S- ids */
+	bool paused; /* PAUSE / SIGUSR1 */
 	enum shutdown_mode shutdown;
-	usec_t now;                  /* cached per loop turn */
+	usec_t now; /* cached per loop turn */
 };
 
 /* loop_init prepares LOOP with CFG (takes ownership) on a new libev loop.

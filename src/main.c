@@ -15,25 +15,25 @@
 #include "listener.h"
 #include "log.h"
 #include "loop.h"
+#include "monitor.h"
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"pglifeguard is a PostgreSQL connection pooler that reads pgbouncer.ini.\n"
-		"\n"
-		"Usage: pglifeguard [OPTION]... CONFIG_FILE\n"
-		"\n"
-		"Options:\n"
-		"  -d, --daemon     run in the background (needs logfile or syslog)\n"
-		"  -q, --quiet      log nothing to stderr\n"
-		"  -v, --verbose    log more (repeat for even more)\n"
-		"  -u, --user=USER  switch to the OS user USER at startup\n"
-		"  -V, --version    print the version and exit\n"
-		"  -h, --help       print this help and exit\n"
-		"\n"
-		"Signals: SIGHUP reloads the configuration, SIGTERM waits for clients to\n"
-		"leave then exits (twice: at once), SIGINT waits for transactions to finish\n"
-		"then exits, SIGQUIT exits at once, SIGUSR1 pauses, SIGUSR2 resumes.\n");
+	fprintf(out, "pglifeguard is a PostgreSQL connection pooler that reads pgbouncer.ini.\n"
+		     "\n"
+		     "Usage: pglifeguard [OPTION]... CONFIG_FILE\n"
+		     "\n"
+		     "Options:\n"
+		     "  -d, --daemon     run in the background (needs logfile or syslog)\n"
+		     "  -q, --quiet      log nothing to stderr\n"
+		     "  -v, --verbose    log more (repeat for even more)\n"
+		     "  -u, --user=USER  switch to the OS user USER at startup\n"
+		     "  -V, --version    print the version and exit\n"
+		     "  -h, --help       print this help and exit\n"
+		     "\n"
+		     "Signals: SIGHUP reloads the configuration, SIGTERM waits for clients to\n"
+		     "leave then exits (twice: at once), SIGINT waits for transactions to finish\n"
+		     "then exits, SIGQUIT exits at once, SIGUSR1 pauses, SIGUSR2 resumes.\n");
 }
 
 static int switch_user(const char *name)
@@ -47,7 +47,8 @@ static int switch_user(const char *name)
 		return 0;
 	if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
 	    setuid(pw->pw_uid) < 0) {
-		fprintf(stderr, "pglifeguard: cannot switch to user %s: %s\n", name, strerror(errno));
+		fprintf(stderr, "pglifeguard: cannot switch to user %s: %s\n", name,
+			strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -114,9 +115,12 @@ static int daemonize(void)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"daemon", no_argument, NULL, 'd'}, {"quiet", no_argument, NULL, 'q'},
-		{"verbose", no_argument, NULL, 'v'}, {"user", required_argument, NULL, 'u'},
-		{"version", no_argument, NULL, 'V'}, {"help", no_argument, NULL, 'h'},
+		{"daemon", no_argument, NULL, 'd'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"user", required_argument, NULL, 'u'},
+		{"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	bool daemon_mode = false, quiet = false;
@@ -163,7 +167,8 @@ int main(int argc, char **argv)
 	if (!user && cfg->user && cfg->user[0])
 		user = cfg->user;
 	if (geteuid() == 0 && !user) {
-		fprintf(stderr, "pglifeguard: refusing to run as root; use -u USER or the user setting\n");
+		fprintf(stderr,
+			"pglifeguard: refusing to run as root; use -u USER or the user setting\n");
 		config_free(cfg);
 		return 1;
 	}
@@ -212,8 +217,17 @@ int main(int argc, char **argv)
 	char *pidfile = own_pidfile ? strdup(cfg->pidfile) : NULL;
 	log_info("pglifeguard %s started, pid %d", PACKAGE_VERSION, (int)getpid());
 	listener_log_all(&loop);
+	struct monitor *monitor = NULL;
+	if (cfg->store_path && cfg->store_path[0] && !(monitor = monitor_start(cfg))) {
+		loop_destroy(&loop);
+		if (pidfile)
+			unlink(pidfile);
+		free(pidfile);
+		return 1;
+	}
 	loop_run(&loop);
 	log_info("shutting down");
+	monitor_stop(monitor);
 	loop_destroy(&loop);
 	if (pidfile) {
 		unlink(pidfile);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "alert.h"
 #include "client.h"
 #include "config.h"
 #include "histogram.h"
@@ -96,6 +97,7 @@ enum pool_value {
 	PV_BYTES_OUT,
 	PV_ASSIGNMENTS,
 	PV_LEAKS,
+	PV_SESSION_STATE,
 };
 
 static uint64_t pool_value(const struct pool *p, enum pool_value v)
@@ -130,6 +132,8 @@ static uint64_t pool_value(const struct pool *p, enum pool_value v)
 		return p->server_assignments;
 	case PV_LEAKS:
 		return p->leak_count;
+	case PV_SESSION_STATE:
+		return p->session_state_count;
 	}
 	return 0;
 }
@@ -146,28 +150,68 @@ struct pool_family {
 };
 
 static const struct pool_family pool_families[] = {
-	{"pool_clients", "gauge",
-	 "Client connections of the pool: active (logged in, linked or idle) or waiting for a server.",
-	 {PV_CLIENTS_ACTIVE, PV_CLIENTS_WAITING}, {"active", "waiting"}, 2},
-	{"pool_servers", "gauge",
+	{"pool_clients",
+	 "gauge",
+	 "Client connections of the pool: active (logged in, linked or idle) or waiting for a "
+	 "server.",
+	 {PV_CLIENTS_ACTIVE, PV_CLIENTS_WAITING},
+	 {"active", "waiting"},
+	 2},
+	{"pool_servers",
+	 "gauge",
 	 "Server connections of the pool by state: active (linked), idle, used (released, not yet "
 	 "reset), tested (running the reset or check query), login (connecting).",
 	 {PV_SERVERS_ACTIVE, PV_SERVERS_IDLE, PV_SERVERS_USED, PV_SERVERS_TESTED, PV_SERVERS_LOGIN},
-	 {"active", "idle", "used", "tested", "login"}, 5},
-	{"pool_size", "gauge", "Server connections the pool may open (pool_size, without the reserve).",
-	 {PV_POOL_SIZE}, {NULL}, 1},
-	{"pool_transactions_total", "counter", "Transactions completed through the pool.",
-	 {PV_XACTS}, {NULL}, 1},
-	{"pool_queries_total", "counter", "Requests answered by a ReadyForQuery through the pool.",
-	 {PV_QUERIES}, {NULL}, 1},
-	{"pool_received_bytes_total", "counter", "Bytes received from the pool's clients.",
-	 {PV_BYTES_IN}, {NULL}, 1},
-	{"pool_sent_bytes_total", "counter", "Bytes sent to the pool's clients by its servers.",
-	 {PV_BYTES_OUT}, {NULL}, 1},
-	{"pool_server_assignments_total", "counter",
-	 "Times a client of the pool was given a server connection.", {PV_ASSIGNMENTS}, {NULL}, 1},
-	{"pool_leaks_total", "counter",
-	 "Checkouts flagged as suspected connection leaks (see leak_threshold).", {PV_LEAKS}, {NULL},
+	 {"active", "idle", "used", "tested", "login"},
+	 5},
+	{"pool_size",
+	 "gauge",
+	 "Server connections the pool may open (pool_size, without the reserve).",
+	 {PV_POOL_SIZE},
+	 {NULL},
+	 1},
+	{"pool_transactions_total",
+	 "counter",
+	 "Transactions completed through the pool.",
+	 {PV_XACTS},
+	 {NULL},
+	 1},
+	{"pool_queries_total",
+	 "counter",
+	 "Requests answered by a ReadyForQuery through the pool.",
+	 {PV_QUERIES},
+	 {NULL},
+	 1},
+	{"pool_received_bytes_total",
+	 "counter",
+	 "Bytes received from the pool's clients.",
+	 {PV_BYTES_IN},
+	 {NULL},
+	 1},
+	{"pool_sent_bytes_total",
+	 "counter",
+	 "Bytes sent to the pool's clients by its servers.",
+	 {PV_BYTES_OUT},
+	 {NULL},
+	 1},
+	{"pool_server_assignments_total",
+	 "counter",
+	 "Times a client of the pool was given a server connection.",
+	 {PV_ASSIGNMENTS},
+	 {NULL},
+	 1},
+	{"pool_leaks_total",
+	 "counter",
+	 "Checkouts flagged as suspected connection leaks (see leak_threshold).",
+	 {PV_LEAKS},
+	 {NULL},
+	 1},
+	{"pool_session_state_total",
+	 "counter",
+	 "Statements that left session state on a server connection in transaction or statement "
+	 "pool mode (SET, LISTEN, PREPARE, advisory locks, temp objects, WITH HOLD cursors, ...).",
+	 {PV_SESSION_STATE},
+	 {NULL},
 	 1},
 };
 
@@ -177,7 +221,8 @@ static void write_pool_family(struct loop *loop, FILE *out, const struct pool_fa
 	char labels[512];
 
 	family(out, f->name, f->type, f->help);
-	list_for_each(n, &loop->pools) {
+	list_for_each(n, &loop->pools)
+	{
 		const struct pool *p = container_of(n, struct pool, node);
 		pool_labels(p, labels, sizeof(labels));
 		for (int i = 0; i < f->n; i++) {
@@ -197,7 +242,8 @@ static void write_errors(struct loop *loop, FILE *out)
 	family(out, "pool_errors_total", "counter",
 	       "ErrorResponses servers sent to the pool's clients, by SQLSTATE class (?? when "
 	       "unreadable or beyond the classes tracked).");
-	list_for_each(n, &loop->pools) {
+	list_for_each(n, &loop->pools)
+	{
 		const struct pool *p = container_of(n, struct pool, node);
 		const struct stats_errors *e = &p->errors;
 		pool_labels(p, labels, sizeof(labels));
@@ -218,7 +264,8 @@ static void write_max_wait(struct loop *loop, FILE *out)
 	family(out, "pool_max_wait_seconds", "gauge",
 	       "How long the pool's oldest waiting client has waited for a server, microsecond "
 	       "resolution.");
-	list_for_each(n, &loop->pools) {
+	list_for_each(n, &loop->pools)
+	{
 		const struct pool *p = container_of(n, struct pool, node);
 		usec_t w = pool_max_wait(p);
 		fprintf(out, PREFIX "pool_max_wait_seconds{%s} %lld.%06lld\n",
@@ -252,7 +299,8 @@ static void write_histograms(struct loop *loop, FILE *out, const struct hist_fam
 
 	family(out, f->name, "histogram", f->help);
 	snprintf(name, sizeof(name), PREFIX "%s", f->name);
-	list_for_each(n, &loop->pools) {
+	list_for_each(n, &loop->pools)
+	{
 		const struct pool *p = container_of(n, struct pool, node);
 		const struct histogram *h = (const struct histogram *)((const char *)p + f->offset);
 		histogram_write_prometheus(h, name, pool_labels(p, labels, sizeof(labels)), out);
@@ -272,7 +320,8 @@ void metrics_write(struct loop *loop, FILE *out)
 	family(out, "shutting_down", "gauge", "1 while a shutdown is under way, else 0.");
 	fprintf(out, PREFIX "shutting_down %d\n", loop->shutdown != SHUTDOWN_NONE);
 	family(out, "client_connections", "gauge",
-	       "Client connections open now, logging in or logged in (max_client_conn counts these).");
+	       "Client connections open now, logging in or logged in (max_client_conn counts "
+	       "these).");
 	fprintf(out, PREFIX "client_connections %d\n", loop->client_count);
 	family(out, "max_client_conn", "gauge", "The max_client_conn setting.");
 	fprintf(out, PREFIX "max_client_conn %d\n", cfg->max_client_conn);
@@ -283,4 +332,5 @@ void metrics_write(struct loop *loop, FILE *out)
 	write_errors(loop, out);
 	for (size_t i = 0; i < sizeof(hist_families) / sizeof(hist_families[0]); i++)
 		write_histograms(loop, out, &hist_families[i]);
+	alert_write_metrics(loop, out);
 }

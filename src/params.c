@@ -7,8 +7,8 @@
 #include <strings.h>
 
 static const char *const names[PARAM_COUNT] = {
-	"application_name", "client_encoding", "DateStyle",
-	"TimeZone", "IntervalStyle", "standard_conforming_strings",
+	"application_name",   "client_encoding", "DateStyle",
+	"TimeZone",           "IntervalStyle",   "standard_conforming_strings",
 	"extra_float_digits",
 };
 

@@ -64,7 +64,8 @@ static bool database_apply(struct loop *loop, struct database *db, const struct 
 	db->force_password = dup_or_null(e->password);
 	db->connect_query = dup_or_null(e->connect_query);
 	const char *snames[] = {"client_encoding", "datestyle", "timezone", "application_name"};
-	const char *svalues[] = {e->client_encoding, e->datestyle, e->timezone, e->application_name};
+	const char *svalues[] = {e->client_encoding, e->datestyle, e->timezone,
+				 e->application_name};
 	for (int i = 0; i < 4; i++) {
 		if (!svalues[i])
 			continue;
@@ -75,8 +76,8 @@ static bool database_apply(struct loop *loop, struct database *db, const struct 
 	db->pool_size = e->pool_size >= 0 ? e->pool_size : cfg->default_pool_size;
 	db->min_pool_size = e->min_pool_size >= 0 ? e->min_pool_size : cfg->min_pool_size;
 	db->reserve_pool = e->reserve_pool >= 0 ? e->reserve_pool : cfg->reserve_pool_size;
-	db->max_db_connections = e->max_db_connections >= 0 ? e->max_db_connections
-							    : cfg->max_db_connections;
+	db->max_db_connections =
+		e->max_db_connections >= 0 ? e->max_db_connections : cfg->max_db_connections;
 	db->mode_override = e->pool_mode;
 	db->from_wildcard = strcmp(e->name, "*") == 0;
 	if (changed)
@@ -95,7 +96,8 @@ bool pool_database_resolve(struct loop *loop, struct database *db)
 									: "/tmp");
 		struct sockaddr_un *un = (struct sockaddr_un *)&db->addr;
 		un->sun_family = AF_UNIX;
-		int n = snprintf(un->sun_path, sizeof(un->sun_path), "%s/.s.PGSQL.%d", dir, db->port);
+		int n = snprintf(un->sun_path, sizeof(un->sun_path), "%s/.s.PGSQL.%d", dir,
+				 db->port);
 		if (n < 0 || (size_t)n >= sizeof(un->sun_path)) {
 			log_error("database %s: unix socket path too long", db->name);
 			return false;
@@ -109,7 +111,8 @@ bool pool_database_resolve(struct loop *loop, struct database *db)
 	snprintf(port, sizeof(port), "%d", db->port);
 	int rc = getaddrinfo(host, port, &hints, &res);
 	if (rc != 0 || !res) {
-		log_error("database %s: cannot resolve host %s: %s", db->name, host, gai_strerror(rc));
+		log_error("database %s: cannot resolve host %s: %s", db->name, host,
+			  gai_strerror(rc));
 		return false;
 	}
 	memcpy(&db->addr, res->ai_addr, res->ai_addrlen);
@@ -139,7 +142,8 @@ struct database *pool_find_database(struct loop *loop, const char *name)
 {
 	struct list_node *n;
 
-	list_for_each(n, &loop->databases) {
+	list_for_each(n, &loop->databases)
+	{
 		struct database *db = container_of(n, struct database, node);
 		if (strcmp(db->name, name) == 0)
 			return db->removed ? NULL : db;
@@ -154,7 +158,8 @@ struct user *pool_find_user(struct loop *loop, const char *name)
 {
 	struct list_node *n;
 
-	list_for_each(n, &loop->users) {
+	list_for_each(n, &loop->users)
+	{
 		struct user *u = container_of(n, struct user, node);
 		if (strcmp(u->name, name) == 0)
 			return u;
@@ -209,17 +214,18 @@ static void close_pool_connections(struct pool *pool, const char *reason)
 static void database_reconnect(struct loop *loop, struct database *db)
 {
 	struct list_node *n, *t, *m;
-	list_for_each(n, &loop->pools) {
+	list_for_each(n, &loop->pools)
+	{
 		struct pool *pool = container_of(n, struct pool, node);
 		if (pool->db != db)
 			continue;
 		struct list *lists[] = {&pool->active_servers, &pool->used_servers,
 					&pool->tested_servers, &pool->login_servers};
 		for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
-			list_for_each(m, lists[i])
-				container_of(m, struct server, node)->close_needed = true;
-		list_for_each_safe(m, t, &pool->idle_servers)
-			server_close(container_of(m, struct server, node), "database configuration changed");
+			list_for_each(m, lists[i]) container_of(m, struct server, node)
+				->close_needed = true;
+		list_for_each_safe(m, t, &pool->idle_servers) server_close(
+			container_of(m, struct server, node), "database configuration changed");
 		pool->welcome_ready = false;
 	}
 }
@@ -233,7 +239,8 @@ void pool_sync_databases(struct loop *loop, bool reload)
 		if (strcmp(e->name, "*") == 0)
 			continue;
 		struct database *found = NULL;
-		list_for_each(n, &loop->databases) {
+		list_for_each(n, &loop->databases)
+		{
 			struct database *db = container_of(n, struct database, node);
 			if (strcmp(db->name, e->name) == 0)
 				found = db;
@@ -253,7 +260,8 @@ void pool_sync_databases(struct loop *loop, bool reload)
 	if (!reload)
 		return;
 	/* databases gone from the file, or made from a "*" that changed */
-	list_for_each(n, &loop->databases) {
+	list_for_each(n, &loop->databases)
+	{
 		struct database *db = container_of(n, struct database, node);
 		e = config_find_db(loop->cfg, db->name);
 		if (e && (strcmp(e->name, db->name) == 0 || db->from_wildcard)) {
@@ -269,14 +277,17 @@ void pool_sync_databases(struct loop *loop, bool reload)
 		log_info("database %s removed from the configuration: closing its connections",
 			 db->name);
 		struct list_node *p, *t;
-		list_for_each_safe(p, t, &loop->pools) {
+		list_for_each_safe(p, t, &loop->pools)
+		{
 			struct pool *pool = container_of(p, struct pool, node);
 			if (pool->db == db)
-				close_pool_connections(pool, "database removed from the configuration");
+				close_pool_connections(pool,
+						       "database removed from the configuration");
 		}
 	}
 	/* pool modes and sizes follow the new config */
-	list_for_each(n, &loop->pools) {
+	list_for_each(n, &loop->pools)
+	{
 		struct pool *pool = container_of(n, struct pool, node);
 		pool->mode = pool_mode_of(loop, pool->db, pool->user);
 	}
@@ -288,7 +299,8 @@ struct pool *pool_get(struct loop *loop, struct database *db, struct user *user)
 {
 	struct list_node *n;
 
-	list_for_each(n, &loop->pools) {
+	list_for_each(n, &loop->pools)
+	{
 		struct pool *pool = container_of(n, struct pool, node);
 		if (pool->db == db && pool->user == user)
 			return pool;
@@ -319,6 +331,7 @@ void pool_free(struct pool *pool)
 		free(pool->welcome_values[i]);
 	}
 	params_clear(&pool->defaults);
+	alert_pool_gone(pool->loop, pool);
 	list_remove(&pool->loop->pools, &pool->node);
 	free(pool);
 }
@@ -356,10 +369,11 @@ void pool_launch_servers(struct pool *pool)
 	    loop->now - pool->last_connect_failed < loop->cfg->server_login_retry)
 		return;
 	int total = pool_server_count(pool);
-	int coming = pool->login_servers.count + pool->used_servers.count + pool->tested_servers.count;
+	int coming =
+		pool->login_servers.count + pool->used_servers.count + pool->tested_servers.count;
 	int wanted = pool->waiting_clients.count - coming;
-	if (!pool->welcome_ready && !list_empty(&pool->login_clients) && pool->login_servers.count == 0 &&
-	    wanted < 1)
+	if (!pool->welcome_ready && !list_empty(&pool->login_clients) &&
+	    pool->login_servers.count == 0 && wanted < 1)
 		wanted = 1;
 	if (total < db->min_pool_size && wanted < db->min_pool_size - total)
 		wanted = db->min_pool_size - total;
@@ -389,13 +403,15 @@ void pool_request_server(struct pool *pool, struct client *client)
 	if (loop->paused || pool->db->paused)
 		return;
 	while (!list_empty(&pool->idle_servers)) {
-		struct server *server = container_of(list_first(&pool->idle_servers), struct server, node);
+		struct server *server =
+			container_of(list_first(&pool->idle_servers), struct server, node);
 		const char *check = loop->cfg->server_check_query;
 		if (server->close_needed) {
 			server_close(server, "configuration changed");
 			continue;
 		}
-		if (check && check[0] && loop->now - server->request_time >= loop->cfg->server_check_delay) {
+		if (check && check[0] &&
+		    loop->now - server->request_time >= loop->cfg->server_check_delay) {
 			/* the check's completion hands it to the first waiting client */
 			server_set_state(server, SERVER_TESTED);
 			server_run_task(server, TASK_CHECK, check);
@@ -439,7 +455,8 @@ void pool_release_server(struct server *server)
 		return;
 	}
 	const char *reset = cfg->server_reset_query;
-	if (reset && reset[0] && (pool->mode == POOL_MODE_SESSION || cfg->server_reset_query_always)) {
+	if (reset && reset[0] &&
+	    (pool->mode == POOL_MODE_SESSION || cfg->server_reset_query_always)) {
 		server_set_state(server, SERVER_TESTED);
 		server_run_task(server, TASK_RESET, reset);
 		return;

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "alert.h"
 #include "config.h"
 #include "histogram.h"
 #include "list.h"
@@ -23,30 +24,30 @@ struct server;
 /* A database clients may connect to: a copy of its [databases] entry
  * (taken at load and at each reload) and its connection counts. */
 struct database {
-	struct list_node node;   /* loop->databases */
+	struct list_node node; /* loop->databases */
 	char *name;
-	char *host;              /* NULL: unix socket in unix_socket_dir */
+	char *host; /* NULL: unix socket in unix_socket_dir */
 	int port;
-	char *dbname;            /* on the server */
-	char *force_user;        /* NULL: the client's user */
+	char *dbname; /* on the server */
+	char *force_user; /* NULL: the client's user */
 	char *force_password;
-	char *startup_names[4];  /* client_encoding, datestyle, timezone, application_name */
+	char *startup_names[4]; /* client_encoding, datestyle, timezone, application_name */
 	char *startup_values[4];
 	int nstartup;
 	char *connect_query;
-	int pool_size;           /* resolved with [pgbouncer] defaults */
+	int pool_size; /* resolved with [pgbouncer] defaults */
 	int min_pool_size;
 	int reserve_pool;
-	int max_db_connections;  /* 0 = unlimited */
+	int max_db_connections; /* 0 = unlimited */
 	enum pool_mode mode_override; /* POOL_MODE_INHERIT when unset */
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	bool addr_ok;
-	bool from_wildcard;      /* created from the "*" entry */
+	bool from_wildcard; /* created from the "*" entry */
 	bool paused;
 	bool disabled;
-	bool removed;            /* gone from the config: pools drain and close */
-	int server_count;        /* every server connection to it */
+	bool removed; /* gone from the config: pools drain and close */
+	int server_count; /* every server connection to it */
 	int client_count;
 };
 
@@ -54,7 +55,7 @@ struct database {
  * client exchange (used to log in to the server when auth_file holds only
  * the SCRAM secret). */
 struct user {
-	struct list_node node;   /* loop->users */
+	struct list_node node; /* loop->users */
 	char *name;
 	int server_count;
 	int client_count;
@@ -66,44 +67,46 @@ struct user {
 #define POOL_MAX_WELCOME 32
 
 struct pool {
-	struct list_node node;   /* loop->pools */
+	struct list_node node; /* loop->pools */
 	struct loop *loop;
 	struct database *db;
-	struct user *user;       /* the server login user */
+	struct user *user; /* the server login user */
 	enum pool_mode mode;
 
-	struct list active_clients;  /* logged in; linked or idle */
+	struct list active_clients; /* logged in; linked or idle */
 	struct list waiting_clients; /* want a server, FIFO */
-	struct list login_clients;   /* authenticated, waiting for the welcome */
+	struct list login_clients; /* authenticated, waiting for the welcome */
 
-	struct list idle_servers;    /* ready, unlinked */
-	struct list active_servers;  /* linked to a client */
-	struct list used_servers;    /* released, need reset or check */
-	struct list tested_servers;  /* running the reset/check query */
-	struct list login_servers;   /* connecting or logging in */
+	struct list idle_servers; /* ready, unlinked */
+	struct list active_servers; /* linked to a client */
+	struct list used_servers; /* released, need reset or check */
+	struct list tested_servers; /* running the reset/check query */
+	struct list login_servers; /* connecting or logging in */
 
 	/* ParameterStatus set of the first server login, sent to clients */
 	int nwelcome;
 	char *welcome_names[POOL_MAX_WELCOME];
 	char *welcome_values[POOL_MAX_WELCOME];
-	struct params defaults;      /* tracked parameters at server login */
+	struct params defaults; /* tracked parameters at server login */
 	bool welcome_ready;
 
-	usec_t last_connect_failed;  /* for server_login_retry; 0 = none */
+	usec_t last_connect_failed; /* for server_login_retry; 0 = none */
 	char last_error[256];
 	char last_error_sqlstate[6];
 
 	/* counters for SHOW STATS */
 	uint64_t xact_count, query_count, bytes_in, bytes_out;
 	uint64_t xact_time, query_time, wait_time, server_assignments;
-	uint64_t leak_count;         /* checkouts flagged as suspected leaks */
+	uint64_t leak_count; /* checkouts flagged as suspected leaks */
+	uint64_t session_state_count; /* statements leaving session state (sessionstate.h) */
 
 	/* latency histograms and error classes for /metrics (http.c) */
-	struct histogram query_hist;    /* request to its ReadyForQuery */
-	struct histogram xact_hist;     /* first request to ReadyForQuery 'I' */
-	struct histogram wait_hist;     /* waiting for a server to getting one */
+	struct histogram query_hist; /* request to its ReadyForQuery */
+	struct histogram xact_hist; /* first request to ReadyForQuery 'I' */
+	struct histogram wait_hist; /* waiting for a server to getting one */
 	struct histogram checkout_hist; /* server linked to released */
-	struct stats_errors errors;     /* ErrorResponses forwarded to clients */
+	struct stats_errors errors; /* ErrorResponses forwarded to clients */
+	struct alert_pool alert; /* alert.c: the rules' hysteresis */
 };
 
 /* pool_find_database returns the database NAME, creating it from the "*"

@@ -30,8 +30,8 @@ int proto_read_startup_header(const uint8_t *buf, size_t avail, uint32_t *len, u
 	return 1;
 }
 
-int proto_parse_startup(const uint8_t *pkt, size_t len, struct proto_startup *out,
-			char *err, size_t errlen)
+int proto_parse_startup(const uint8_t *pkt, size_t len, struct proto_startup *out, char *err,
+			size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
 	if (len < 8 || proto_get_u32(pkt) != len) {
@@ -221,7 +221,8 @@ const char *proto_error_class(const uint8_t *body, size_t len)
 	return NULL;
 }
 
-bool proto_parse_param_status(const uint8_t *body, size_t len, const char **name, const char **value)
+bool proto_parse_param_status(const uint8_t *body, size_t len, const char **name,
+			      const char **value)
 {
 	struct proto_reader r;
 
@@ -361,8 +362,8 @@ bool proto_build_notice(struct iobuf_pool *pool, struct iobuf **buf, const char 
 	return build_error_like(pool, buf, 'N', "NOTICE", sqlstate, message, NULL);
 }
 
-bool proto_build_auth(struct iobuf_pool *pool, struct iobuf **buf, uint32_t code,
-		      const void *data, uint32_t datalen)
+bool proto_build_auth(struct iobuf_pool *pool, struct iobuf **buf, uint32_t code, const void *data,
+		      uint32_t datalen)
 {
 	struct msg m;
 	m_begin(&m, pool, buf, 'R', 4 + datalen);

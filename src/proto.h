@@ -10,12 +10,12 @@
 
 #include "iobuf.h"
 
-#define PROTO_HDR_LEN 5              /* type byte + int32 length */
-#define PROTO_VERSION_3 196608       /* 3.0 */
+#define PROTO_HDR_LEN 5 /* type byte + int32 length */
+#define PROTO_VERSION_3 196608 /* 3.0 */
 #define PROTO_CANCEL_CODE 80877102
 #define PROTO_SSL_CODE 80877103
 #define PROTO_GSSENC_CODE 80877104
-#define PROTO_MAX_STARTUP 10000      /* what PostgreSQL accepts */
+#define PROTO_MAX_STARTUP 10000 /* what PostgreSQL accepts */
 #define PROTO_MAX_STARTUP_PARAMS 64
 
 /* Authentication request codes ('R' messages). */
@@ -67,8 +67,8 @@ struct proto_startup {
 /* proto_parse_startup parses the whole StartupMessage PKT of LEN bytes
  * (including the length word). Returns 0, or -1 with a reason in ERR
  * (which never contains input bytes). */
-int proto_parse_startup(const uint8_t *pkt, size_t len, struct proto_startup *out,
-			char *err, size_t errlen);
+int proto_parse_startup(const uint8_t *pkt, size_t len, struct proto_startup *out, char *err,
+			size_t errlen);
 /* proto_startup_get returns the value of NAME or NULL. */
 const char *proto_startup_get(const struct proto_startup *st, const char *name);
 void proto_startup_free(struct proto_startup *st);
@@ -108,7 +108,8 @@ bool proto_parse_error(const uint8_t *body, size_t len, struct proto_error_field
 const char *proto_error_class(const uint8_t *body, size_t len);
 
 /* proto_parse_param_status parses a ParameterStatus body. */
-bool proto_parse_param_status(const uint8_t *body, size_t len, const char **name, const char **value);
+bool proto_parse_param_status(const uint8_t *body, size_t len, const char **name,
+			      const char **value);
 
 /* proto_parse_auth parses an Authentication body: the code and the rest. */
 bool proto_parse_auth(const uint8_t *body, size_t len, uint32_t *code, const uint8_t **data,
@@ -124,8 +125,8 @@ bool proto_build_error(struct iobuf_pool *pool, struct iobuf **buf, const char *
 		       const char *sqlstate, const char *message, const char *detail);
 bool proto_build_notice(struct iobuf_pool *pool, struct iobuf **buf, const char *sqlstate,
 			const char *message);
-bool proto_build_auth(struct iobuf_pool *pool, struct iobuf **buf, uint32_t code,
-		      const void *data, uint32_t datalen);
+bool proto_build_auth(struct iobuf_pool *pool, struct iobuf **buf, uint32_t code, const void *data,
+		      uint32_t datalen);
 bool proto_build_param_status(struct iobuf_pool *pool, struct iobuf **buf, const char *name,
 			      const char *value);
 bool proto_build_backend_key(struct iobuf_pool *pool, struct iobuf **buf, uint32_t pid,

@@ -28,8 +28,7 @@ const char *scram_test_nonce = NULL;
 
 /* --- base64 ------------------------------------------------------------ */
 
-static const char b64_chars[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char b64_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /* OUT holds B64_LEN(LEN) + 1 bytes. */
 static void b64_encode(const uint8_t *in, size_t len, char *out)
@@ -598,7 +597,8 @@ char *scram_client_first(struct scram_client *st)
 	char *msg;
 	size_t bare_len;
 
-	if (st->client_first_bare != NULL || !make_nonce(st->client_nonce, sizeof(st->client_nonce)))
+	if (st->client_first_bare != NULL ||
+	    !make_nonce(st->client_nonce, sizeof(st->client_nonce)))
 		return NULL;
 	/* An empty username, as libpq sends: the server takes the user from
 	 * the startup packet. */

@@ -41,10 +41,10 @@ bool scram_keys_from_password(const char *password, const struct scram_secret *s
 /* Verifying a client (we are the SCRAM server). */
 struct scram_server {
 	struct scram_secret secret;
-	char *client_first_bare;   /* owned */
-	char *server_first;        /* owned */
-	char nonce[128];           /* client nonce + our nonce */
-	char gs2_header[4];        /* "n,," or "y,,", what the client-first used */
+	char *client_first_bare; /* owned */
+	char *server_first; /* owned */
+	char nonce[128]; /* client nonce + our nonce */
+	char gs2_header[4]; /* "n,," or "y,,", what the client-first used */
 	bool have_client_key;
 	uint8_t client_key[SCRAM_KEY_LEN]; /* recovered from the client's proof */
 };
@@ -72,13 +72,13 @@ void scram_server_free(struct scram_server *st);
 
 /* Logging in to PostgreSQL (we are the SCRAM client). */
 struct scram_client {
-	char *password;             /* owned; NULL when using keys */
+	char *password; /* owned; NULL when using keys */
 	bool use_keys;
 	uint8_t client_key[SCRAM_KEY_LEN];
 	uint8_t server_key[SCRAM_KEY_LEN];
 	char client_nonce[64];
-	char *client_first_bare;    /* owned */
-	char *server_first;         /* owned */
+	char *client_first_bare; /* owned */
+	char *server_first; /* owned */
 	uint8_t expected_server_signature[SCRAM_KEY_LEN];
 };
 

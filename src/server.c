@@ -277,7 +277,8 @@ static void handle_auth(struct server *server, const uint8_t *body, uint32_t len
 		secret = login_secret(server, &kind);
 		if (!secret || kind != SECRET_PLAIN) {
 			login_fail(server, "28P01",
-				   "server asks for a cleartext password and none is known for user \"%s\"",
+				   "server asks for a cleartext password and none is known for "
+				   "user \"%s\"",
 				   user);
 			return;
 		}
@@ -293,7 +294,8 @@ static void handle_auth(struct server *server, const uint8_t *body, uint32_t len
 		secret = login_secret(server, &kind);
 		if (!secret || kind == SECRET_SCRAM) {
 			login_fail(server, "28P01",
-				   "server asks for md5 authentication and no password or md5 secret is known for user \"%s\"",
+				   "server asks for md5 authentication and no password or md5 "
+				   "secret is known for user \"%s\"",
 				   user);
 			return;
 		}
@@ -331,14 +333,17 @@ static void handle_auth(struct server *server, const uint8_t *body, uint32_t len
 		if (secret && kind == SECRET_PLAIN)
 			ok = scram_client_init_password(server->scram, secret);
 		else if (secret && kind == SECRET_SCRAM && server->pool->user->have_scram_keys)
-			ok = scram_client_init_keys(server->scram, server->pool->user->scram_client_key,
+			ok = scram_client_init_keys(server->scram,
+						    server->pool->user->scram_client_key,
 						    server->pool->user->scram_server_key);
 		if (!ok) {
 			login_fail(server, "28P01",
-				   "server asks for SCRAM authentication and no password for user \"%s\" is known%s",
+				   "server asks for SCRAM authentication and no password for user "
+				   "\"%s\" is known%s",
 				   user,
 				   secret && kind == SECRET_SCRAM
-					   ? " (auth_file has a SCRAM secret: a client must log in with SCRAM first)"
+					   ? " (auth_file has a SCRAM secret: a client must log in "
+					     "with SCRAM first)"
 					   : "");
 			return;
 		}
@@ -355,8 +360,9 @@ static void handle_auth(struct server *server, const uint8_t *body, uint32_t len
 		return;
 	}
 	case AUTH_REQ_SASL_CONTINUE: {
-		char *final = server->scram ? scram_client_final(server->scram, (const char *)data, dlen)
-					    : NULL;
+		char *final = server->scram
+				      ? scram_client_final(server->scram, (const char *)data, dlen)
+				      : NULL;
 		if (!final) {
 			login_fail(server, "08P01", "invalid SCRAM message from server");
 			return;
@@ -368,7 +374,8 @@ static void handle_auth(struct server *server, const uint8_t *body, uint32_t len
 		return;
 	}
 	case AUTH_REQ_SASL_FINAL:
-		if (!server->scram || !scram_client_verify(server->scram, (const char *)data, dlen)) {
+		if (!server->scram ||
+		    !scram_client_verify(server->scram, (const char *)data, dlen)) {
 			login_fail(server, "08P01", "server's SCRAM signature is invalid");
 			return;
 		}
@@ -404,7 +411,8 @@ static void remember_param(struct server *server, const uint8_t *body, uint32_t 
 			return;
 		}
 	}
-	if (server->nlogin_params < (int)(sizeof(server->login_names) / sizeof(server->login_names[0]))) {
+	if (server->nlogin_params <
+	    (int)(sizeof(server->login_names) / sizeof(server->login_names[0]))) {
 		char *n = strdup(name), *v = strdup(value);
 		if (!n || !v) {
 			free(n);
@@ -457,7 +465,8 @@ static enum pkt_action login_packet(struct server *server, uint8_t type, uint32_
 		remember_param(server, body, len - 4, true);
 		break;
 	case 'K':
-		if (!proto_parse_backend_key(body, len - 4, &server->backend_pid, &server->backend_key)) {
+		if (!proto_parse_backend_key(body, len - 4, &server->backend_pid,
+					     &server->backend_key)) {
 			login_fail(server, "08P01", "malformed BackendKeyData from server");
 			return PKT_STOP;
 		}
@@ -469,7 +478,8 @@ static enum pkt_action login_packet(struct server *server, uint8_t type, uint32_
 		login_complete(server);
 		break;
 	default:
-		login_fail(server, "08P01", "unexpected message type %d from server during login", type);
+		login_fail(server, "08P01", "unexpected message type %d from server during login",
+			   type);
 		return PKT_STOP;
 	}
 	return server->conn.dead ? PKT_STOP : PKT_SKIP;
@@ -500,7 +510,8 @@ static void task_done(struct server *server, char status)
 	server->txn_status = status;
 	if (task == TASK_SET_PARAMS && client) {
 		if (server->task_error[0]) {
-			client_fail(client, server->task_sqlstate[0] ? server->task_sqlstate : "22023",
+			client_fail(client,
+				    server->task_sqlstate[0] ? server->task_sqlstate : "22023",
 				    "%s", server->task_error);
 			return;
 		}

@@ -19,10 +19,10 @@ struct client;
 
 enum server_state {
 	SERVER_LOGIN = 0, /* connecting or authenticating */
-	SERVER_IDLE,      /* ready in the pool */
-	SERVER_ACTIVE,    /* linked to a client */
-	SERVER_USED,      /* released, waiting for reset or check */
-	SERVER_TESTED,    /* running the reset or check query */
+	SERVER_IDLE, /* ready in the pool */
+	SERVER_ACTIVE, /* linked to a client */
+	SERVER_USED, /* released, waiting for reset or check */
+	SERVER_TESTED, /* running the reset or check query */
 	SERVER_CLOSED,
 };
 
@@ -31,51 +31,51 @@ enum server_task {
 	TASK_NONE = 0,
 	TASK_CONNECT_QUERY,
 	TASK_SET_PARAMS, /* linked: the client's parameters */
-	TASK_RESET,      /* server_reset_query */
-	TASK_CHECK,      /* server_check_query */
-	TASK_ROLLBACK,   /* leak_action = close: then released as usual */
+	TASK_RESET, /* server_reset_query */
+	TASK_CHECK, /* server_check_query */
+	TASK_ROLLBACK, /* leak_action = close: then released as usual */
 };
 
 struct server {
 	struct conn conn;
-	struct list_node node;     /* in its pool's state list */
+	struct list_node node; /* in its pool's state list */
 	enum server_state state;
 	enum server_task task;
 	uint64_t id;
 	struct pool *pool;
-	struct client *client;     /* linked client, or NULL */
+	struct client *client; /* linked client, or NULL */
 
 	uint32_t backend_pid, backend_key;
-	struct params params;      /* the server session's tracked values */
+	struct params params; /* the server session's tracked values */
 
 	/* login */
 	struct scram_client *scram;
-	char *password;            /* owned copy for this login, cleared after */
+	char *password; /* owned copy for this login, cleared after */
 	bool password_is_md5;
 	int nlogin_params;
 	char *login_names[32];
 	char *login_values[32];
 
 	/* protocol state while linked */
-	char txn_status;           /* last ReadyForQuery status: 'I', 'T', 'E' */
-	int pending_rfq;           /* Query/Sync/FunctionCall sent, ReadyForQuery not yet */
-	bool ext_pending;          /* extended-protocol messages sent since the last Sync */
-	bool release_check;        /* a ReadyForQuery was forwarded: maybe release */
-	bool close_needed;         /* close instead of reusing (reload, RECONNECT) */
+	char txn_status; /* last ReadyForQuery status: 'I', 'T', 'E' */
+	int pending_rfq; /* Query/Sync/FunctionCall sent, ReadyForQuery not yet */
+	bool ext_pending; /* extended-protocol messages sent since the last Sync */
+	bool release_check; /* a ReadyForQuery was forwarded: maybe release */
+	bool close_needed; /* close instead of reusing (reload, RECONNECT) */
 	bool login_failure_reported;
-	int cancels_in_flight;     /* CancelRequests on their way to this backend */
+	int cancels_in_flight; /* CancelRequests on their way to this backend */
 	bool release_after_cancel; /* released while a cancel was on its way */
-	char task_error[256];      /* first error of an internal query */
+	char task_error[256]; /* first error of an internal query */
 	char task_sqlstate[6];
 
-	usec_t connect_time;       /* wall clock */
+	usec_t connect_time; /* wall clock */
 	usec_t connect_mono;
-	usec_t link_time;          /* when the current client got it */
-	usec_t request_time;       /* last activity */
-	usec_t query_start;        /* first unanswered request, 0 when none */
+	usec_t link_time; /* when the current client got it */
+	usec_t request_time; /* last activity */
+	usec_t query_start; /* first unanswered request, 0 when none */
 	usec_t xact_start;
 
-	struct checkout checkout;  /* leak.c: the current client's use of it */
+	struct checkout checkout; /* leak.c: the current client's use of it */
 };
 
 /* server_launch opens a new connection for POOL. Returns the server (in

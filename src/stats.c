@@ -65,7 +65,8 @@ void stats_totals(struct loop *loop, const struct database *db, struct stats_cou
 	struct list_node *n;
 
 	*out = (struct stats_counters){0};
-	list_for_each(n, &loop->pools) {
+	list_for_each(n, &loop->pools)
+	{
 		const struct pool *pool = container_of(n, struct pool, node);
 		if (!db || pool->db == db)
 			stats_pool_add(pool, out);
@@ -161,7 +162,8 @@ void stats_refresh(struct loop *loop)
 	if (!st)
 		return;
 	usec_t elapsed = now - st->last_refresh;
-	list_for_each(n, &loop->databases) {
+	list_for_each(n, &loop->databases)
+	{
 		const struct database *db = container_of(n, struct database, node);
 		struct stats_counters cur;
 		struct stats_entry *e = find_entry(st, db, true);

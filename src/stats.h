@@ -19,8 +19,8 @@ struct stats_counters {
 	uint64_t server_assignments;
 	uint64_t xact_count;
 	uint64_t query_count;
-	uint64_t bytes_in;   /* received from clients */
-	uint64_t bytes_out;  /* sent to clients */
+	uint64_t bytes_in; /* received from clients */
+	uint64_t bytes_out; /* sent to clients */
 	uint64_t xact_time;
 	uint64_t query_time;
 	uint64_t wait_time;

@@ -1,0 +1,64 @@
+/* pglifeguard-cli: global options and dispatch to one file per subcommand. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+
+#define DEFAULT_STORE "pglifeguard.db"
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: pglifeguard-cli [-s STORE] COMMAND [OPTIONS]\n"
+		     "\n"
+		     "  -s, --store STORE   SQLite store written by pglifeguard (store_path);\n"
+		     "                      default $PGLIFEGUARD_STORE, else ./" DEFAULT_STORE "\n"
+		     "  -h, --help          this help\n"
+		     "\n"
+		     "commands:\n"
+		     "  top [--since DURATION] [--limit N] [--json]\n"
+		     "                      statements by total execution time over a window\n"
+		     "                      (DURATION like 30s, 15m, 1h, 2d; default 1h)\n"
+		     "\n"
+		     "exit status: 0 ok, 1 usage error, 2 store missing, foreign or unreadable\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"store", required_argument, NULL, 's'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *store = getenv("PGLIFEGUARD_STORE");
+	if (!store || !store[0])
+		store = DEFAULT_STORE;
+	int c;
+	/* "+": stop at the command, its options are its own */
+	while ((c = getopt_long(argc, argv, "+s:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			store = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return CLI_OK;
+		default:
+			usage(stderr);
+			return CLI_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return CLI_USAGE;
+	}
+	const char *cmd = argv[optind];
+	int sub_argc = argc - optind;
+	char **sub_argv = argv + optind;
+	optind = 0; /* reset getopt for the subcommand (glibc: 0 reinitialises) */
+	if (!strcmp(cmd, "top"))
+		return cli_top(store, sub_argc, sub_argv);
+	fprintf(stderr, "pglifeguard-cli: unknown command \"%s\"\n", cmd);
+	usage(stderr);
+	return CLI_USAGE;
+}

@@ -1,0 +1,254 @@
+/* pglifeguard-cli top: statements by total execution time over a window,
+ * from the per-interval deltas in the store. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+#include "store.h"
+#include "timeutil.h"
+
+#define QUERY_WIDTH 60
+
+static const char top_sql[] =
+	"SELECT s.queryid, s.userid, s.dbid, i.dbname, t.query,"
+	" sum(s.calls), sum(s.total_exec_time), sum(s.rows),"
+	" sum(s.shared_blks_hit), sum(s.shared_blks_read), sum(s.temp_blks_written)"
+	" FROM statement_samples AS s"
+	" JOIN sample_intervals AS i ON i.id = s.interval_id"
+	" LEFT JOIN statements AS t"
+	"  ON t.queryid = s.queryid AND t.userid = s.userid AND t.dbid = s.dbid"
+	" WHERE i.end_us >= ?1"
+	" GROUP BY s.queryid, s.userid, s.dbid, i.dbname"
+	" ORDER BY 7 DESC, 6 DESC LIMIT ?2";
+
+static const char intervals_sql[] =
+	"SELECT count(*), coalesce(sum(lost_data), 0) FROM sample_intervals WHERE end_us >= ?1";
+
+/* parse_duration reads "90", "30s", "15m", "1h", "2d" into microseconds. */
+static bool parse_duration(const char *text, usec_t *out)
+{
+	char *end;
+	long long n = strtoll(text, &end, 10);
+	if (end == text || n < 0)
+		return false;
+	long long mult = 1;
+	switch (*end) {
+	case '\0':
+	case 's':
+		break;
+	case 'm':
+		mult = 60;
+		break;
+	case 'h':
+		mult = 3600;
+		break;
+	case 'd':
+		mult = 86400;
+		break;
+	default:
+		return false;
+	}
+	if (*end && end[1])
+		return false;
+	if (n > INT64_MAX / USEC_PER_SEC / mult)
+		return false;
+	*out = (usec_t)n * mult * USEC_PER_SEC;
+	return true;
+}
+
+static void json_string(const char *s)
+{
+	putchar('"');
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			printf("\\%c", *p);
+		else if (*p == '\n')
+			fputs("\\n", stdout);
+		else if (*p == '\t')
+			fputs("\\t", stdout);
+		else if (*p < 0x20)
+			printf("\\u%04x", *p);
+		else
+			putchar(*p);
+	}
+	putchar('"');
+}
+
+/* one_line prints TEXT on one line, cut at WIDTH bytes (not inside a
+ * UTF-8 sequence). */
+static void one_line(const char *text, int width)
+{
+	int n = 0;
+	bool space = false;
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+		bool ws = *p == ' ' || *p == '\n' || *p == '\t' || *p == '\r';
+		if (ws) {
+			space = n > 0;
+			continue;
+		}
+		if (space) {
+			if (n + 1 >= width)
+				break;
+			putchar(' ');
+			n++;
+			space = false;
+		}
+		if (n >= width && (*p & 0xc0) != 0x80) {
+			fputs("...", stdout);
+			break;
+		}
+		putchar(*p);
+		n++;
+	}
+}
+
+static void top_usage(FILE *out)
+{
+	fprintf(out, "usage: pglifeguard-cli [-s STORE] top [--since DURATION] [--limit N] "
+		     "[--json]\n");
+}
+
+int cli_top(const char *store_path, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"since", required_argument, NULL, 'S'},
+		{"limit", required_argument, NULL, 'n'},
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	usec_t since = 3600 * USEC_PER_SEC;
+	long limit = 20;
+	bool json = false;
+	int c;
+	while ((c = getopt_long(argc, argv, "S:n:jh", opts, NULL)) != -1) {
+		char *end;
+		switch (c) {
+		case 'S':
+			if (!parse_duration(optarg, &since)) {
+				fprintf(stderr,
+					"pglifeguard-cli top: bad --since \"%s\" "
+					"(examples: 30s, 15m, 1h, 2d)\n",
+					optarg);
+				return CLI_USAGE;
+			}
+			break;
+		case 'n':
+			limit = strtol(optarg, &end, 10);
+			if (end == optarg || *end || limit < 1 || limit > 100000) {
+				fprintf(stderr, "pglifeguard-cli top: bad --limit \"%s\"\n",
+					optarg);
+				return CLI_USAGE;
+			}
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			top_usage(stdout);
+			return CLI_OK;
+		default:
+			top_usage(stderr);
+			return CLI_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "pglifeguard-cli top: unexpected argument \"%s\"\n", argv[optind]);
+		top_usage(stderr);
+		return CLI_USAGE;
+	}
+	char *err = NULL;
+	struct store *store = store_open(store_path, true, &err, NULL);
+	if (!store) {
+		fprintf(stderr, "pglifeguard-cli: %s\n", err ? err : "cannot open the store");
+		free(err);
+		return CLI_STORE;
+	}
+	sqlite3 *db = store_db(store);
+	usec_t from = timeutil_wall() - since;
+	sqlite3_stmt *st = NULL, *iv = NULL;
+	int rc = CLI_STORE;
+	if (sqlite3_prepare_v2(db, intervals_sql, -1, &iv, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, top_sql, -1, &st, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_int64(iv, 1, from);
+	if (sqlite3_step(iv) != SQLITE_ROW)
+		goto fail;
+	long long intervals = sqlite3_column_int64(iv, 0), lost = sqlite3_column_int64(iv, 1);
+	sqlite3_bind_int64(st, 1, from);
+	sqlite3_bind_int64(st, 2, limit);
+	if (json)
+		printf("{\"since_seconds\": %lld, \"intervals\": %lld, \"lost_data_intervals\": "
+		       "%lld, "
+		       "\"statements\": [",
+		       (long long)(since / USEC_PER_SEC), intervals, lost);
+	else
+		printf("%12s %10s %10s %10s %6s %10s  %-12s %s\n", "total_ms", "calls", "mean_ms",
+		       "rows", "hit%", "temp_wr", "database", "query");
+	int step, n = 0;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *dbname = (const char *)sqlite3_column_text(st, 3);
+		const char *query = (const char *)sqlite3_column_text(st, 4);
+		long long calls = sqlite3_column_int64(st, 5);
+		double total = sqlite3_column_double(st, 6);
+		long long rows = sqlite3_column_int64(st, 7);
+		long long hit = sqlite3_column_int64(st, 8), rd = sqlite3_column_int64(st, 9);
+		long long temp = sqlite3_column_int64(st, 10);
+		double mean = calls ? total / (double)calls : 0.0;
+		if (json) {
+			printf("%s\n  {\"queryid\": %lld, \"userid\": %lld, \"dbid\": %lld, "
+			       "\"database\": ",
+			       n ? "," : "", (long long)sqlite3_column_int64(st, 0),
+			       (long long)sqlite3_column_int64(st, 1),
+			       (long long)sqlite3_column_int64(st, 2));
+			json_string(dbname ? dbname : "");
+			fputs(", \"query\": ", stdout);
+			if (query)
+				json_string(query);
+			else
+				fputs("null", stdout);
+			printf(", \"calls\": %lld, \"total_exec_time_ms\": %.3f, "
+			       "\"mean_exec_time_ms\": %.3f, \"rows\": %lld, "
+			       "\"shared_blks_hit\": %lld, \"shared_blks_read\": %lld, "
+			       "\"cache_hit_ratio\": ",
+			       calls, total, mean, rows, hit, rd);
+			if (hit + rd)
+				printf("%.4f", (double)hit / (double)(hit + rd));
+			else
+				fputs("null", stdout);
+			printf(", \"temp_blks_written\": %lld}", temp);
+		} else {
+			char ratio[16];
+			if (hit + rd)
+				snprintf(ratio, sizeof(ratio), "%.1f",
+					 100.0 * (double)hit / (double)(hit + rd));
+			else
+				snprintf(ratio, sizeof(ratio), "-");
+			printf("%12.3f %10lld %10.3f %10lld %6s %10lld  %-12s ", total, calls, mean,
+			       rows, ratio, temp, dbname ? dbname : "");
+			one_line(query ? query : "(text not stored yet)", QUERY_WIDTH);
+			putchar('\n');
+		}
+		n++;
+	}
+	if (step != SQLITE_DONE)
+		goto fail;
+	if (json)
+		printf("%s]}\n", n ? "\n" : "");
+	else if (!n)
+		printf("(no statements sampled in the window; %lld intervals)\n", intervals);
+	rc = CLI_OK;
+	goto done;
+fail:
+	fflush(stdout);
+	fprintf(stderr, "pglifeguard-cli: cannot read store %s: %s\n", store_path,
+		sqlite3_errmsg(db));
+done:
+	sqlite3_finalize(st);
+	sqlite3_finalize(iv);
+	store_close(store);
+	return rc;
+}

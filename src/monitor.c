@@ -1,0 +1,233 @@
+/* The monitor thread: a libev loop of its own running the samplers and
+ * store retention, started and stopped by main. Nothing here touches the
+ * pooler's loop or its config after monitor_start returns. */
+#include "monitor.h"
+#include <ev.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "authfile.h"
+#include "log.h"
+#include "sampler.h"
+#include "store.h"
+#include "timeutil.h"
+
+#define RETENTION_BATCH 500
+#define RETENTION_EVERY 60.0 /* seconds */
+
+struct target {
+	char *name, *conninfo;
+};
+
+struct monitor {
+	pthread_t thread;
+	struct ev_loop *ev;
+	ev_async stop;
+	ev_timer retention;
+	usec_t retention_age;
+	usec_t interval;
+	struct store *store;
+	struct target *targets;
+	size_t ntargets;
+	struct sampler **samplers;
+};
+
+static void stop_cb(struct ev_loop *ev, ev_async *w, int revents)
+{
+	ev_break(ev, EVBREAK_ALL);
+}
+
+static void retention_cb(struct ev_loop *ev, ev_timer *w, int revents)
+{
+	struct monitor *m = (struct monitor *)((char *)w - offsetof(struct monitor, retention));
+	int64_t n = store_expire(m->store, timeutil_wall() - m->retention_age, RETENTION_BATCH);
+	if (n > 0)
+		log_debug("monitor: %lld expired intervals deleted", (long long)n);
+}
+
+static void *thread_main(void *arg)
+{
+	struct monitor *m = arg;
+	for (size_t i = 0; i < m->ntargets; i++) {
+		m->samplers[i] = sampler_new(m->ev, m->store, m->targets[i].name,
+					     m->targets[i].conninfo, m->interval);
+		if (!m->samplers[i])
+			log_warning("monitor: database %s: out of memory, not sampled",
+				    m->targets[i].name);
+	}
+	ev_run(m->ev, 0);
+	for (size_t i = 0; i < m->ntargets; i++)
+		sampler_free(m->samplers[i]);
+	return NULL;
+}
+
+/* append_kv adds " key='value'" to a conninfo string, quoted as libpq
+ * wants. */
+static void append_kv(FILE *f, const char *key, const char *value)
+{
+	fprintf(f, " %s='", key);
+	for (const char *p = value; *p; p++) {
+		if (*p == '\'' || *p == '\\')
+			fputc('\\', f);
+		fputc(*p, f);
+	}
+	fputc('\'', f);
+}
+
+static bool in_list(const char *list, const char *name)
+{
+	size_t len = strlen(name);
+	for (const char *p = list; *p;) {
+		p += strspn(p, " ,");
+		size_t n = strcspn(p, ",");
+		size_t t = n;
+		while (t && p[t - 1] == ' ')
+			t--;
+		if (t == len && !strncmp(p, name, len))
+			return true;
+		p += n;
+	}
+	return false;
+}
+
+/* conninfo_for returns the sampler's connection string for DB, or NULL
+ * after a warning when no user is known. */
+static char *conninfo_for(const struct config *cfg, const struct db_config *db,
+			  const struct authfile *af)
+{
+	const char *user = cfg->monitor_user && cfg->monitor_user[0] ? cfg->monitor_user : db->user;
+	if (!user) {
+		log_warning("monitor: database %s has no user= and monitor_user is not set: "
+			    "not sampled",
+			    db->name);
+		return NULL;
+	}
+	const char *password = NULL;
+	if (cfg->monitor_password && cfg->monitor_password[0])
+		password = cfg->monitor_password;
+	else if (db->password && db->user && !strcmp(db->user, user))
+		password = db->password;
+	else if (af) {
+		const struct authfile_entry *e = authfile_find(af, user);
+		if (e && e->kind == SECRET_PLAIN)
+			password = e->secret;
+	}
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return NULL;
+	fputs("application_name='pglifeguard monitor' connect_timeout=10", f);
+	if (db->host)
+		append_kv(f, "host", db->host);
+	if (db->port > 0)
+		fprintf(f, " port=%d", db->port);
+	append_kv(f, "dbname", db->dbname ? db->dbname : db->name);
+	append_kv(f, "user", user);
+	if (password)
+		append_kv(f, "password", password);
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+static void free_monitor(struct monitor *m)
+{
+	for (size_t i = 0; i < m->ntargets; i++) {
+		free(m->targets[i].name);
+		free(m->targets[i].conninfo);
+	}
+	free(m->targets);
+	free(m->samplers);
+	store_close(m->store);
+	if (m->ev)
+		ev_loop_destroy(m->ev);
+	free(m);
+}
+
+struct monitor *monitor_start(const struct config *cfg)
+{
+	struct monitor *m = calloc(1, sizeof(*m));
+	if (!m) {
+		log_error("monitor: out of memory");
+		return NULL;
+	}
+	m->interval = cfg->sample_interval;
+	m->retention_age = cfg->store_retention;
+	char *err = NULL;
+	m->store = store_open(cfg->store_path, false, &err, NULL);
+	if (!m->store) {
+		log_error("monitor: %s", err ? err : "cannot open the store");
+		free(err);
+		free_monitor(m);
+		return NULL;
+	}
+	struct authfile *af = cfg->auth_file ? authfile_load(cfg->auth_file, NULL) : NULL;
+	size_t count = 0;
+	for (const struct db_config *db = cfg->databases; db; db = db->next)
+		count++;
+	m->targets = calloc(count ? count : 1, sizeof(*m->targets));
+	m->samplers = calloc(count ? count : 1, sizeof(*m->samplers));
+	if (!m->targets || !m->samplers) {
+		authfile_free(af);
+		log_error("monitor: out of memory");
+		free_monitor(m);
+		return NULL;
+	}
+	const char *list = cfg->monitor_databases ? cfg->monitor_databases : "";
+	for (const struct db_config *db = cfg->databases; db; db = db->next) {
+		if (!strcmp(db->name, "*") || (list[0] && !in_list(list, db->name)))
+			continue;
+		char *ci = conninfo_for(cfg, db, af);
+		if (!ci)
+			continue;
+		struct target *t = &m->targets[m->ntargets];
+		t->conninfo = ci;
+		if (!(t->name = strdup(db->name))) {
+			free(ci);
+			continue;
+		}
+		m->ntargets++;
+	}
+	authfile_free(af);
+	if (!m->ntargets)
+		log_warning("monitor: no database to sample (see monitor_databases)");
+	m->ev = ev_loop_new(EVFLAG_AUTO);
+	if (!m->ev) {
+		log_error("monitor: cannot create an event loop");
+		free_monitor(m);
+		return NULL;
+	}
+	ev_async_init(&m->stop, stop_cb);
+	ev_async_start(m->ev, &m->stop);
+	ev_timer_init(&m->retention, retention_cb, 1.0, RETENTION_EVERY);
+	ev_timer_start(m->ev, &m->retention);
+	/* signals stay with the pooler's loop: the thread starts with all blocked */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int rc = pthread_create(&m->thread, NULL, thread_main, m);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		log_error("monitor: cannot start the thread: %s", strerror(rc));
+		free_monitor(m);
+		return NULL;
+	}
+	log_info("monitor: sampling %zu database(s) every %lld s into %s", m->ntargets,
+		 (long long)(m->interval / USEC_PER_SEC), cfg->store_path);
+	return m;
+}
+
+void monitor_stop(struct monitor *m)
+{
+	if (!m)
+		return;
+	ev_async_send(m->ev, &m->stop);
+	pthread_join(m->thread, NULL);
+	free_monitor(m);
+}

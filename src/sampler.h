@@ -1,0 +1,24 @@
+/* Sampling pg_stat_statements of one database over a non-blocking libpq
+ * connection driven by the monitor thread's event loop, turned into
+ * per-interval deltas in the store. */
+#ifndef PGLG_SAMPLER_H
+#define PGLG_SAMPLER_H
+#include <ev.h>
+#include "store.h"
+#include "timeutil.h"
+
+struct sampler;
+
+/* sampler_new creates the sampler of database NAME (the [databases] entry
+ * name, recorded with each interval) reaching PostgreSQL with CONNINFO,
+ * sampling every INTERVAL on loop EV into STORE. NAME and CONNINFO are
+ * copied; EV and STORE are borrowed until sampler_free. The first sample
+ * is taken at once. Returns NULL when out of memory. Call only from the
+ * thread that runs EV. */
+struct sampler *sampler_new(struct ev_loop *ev, struct store *store, const char *name,
+			    const char *conninfo, usec_t interval);
+
+/* sampler_free stops the watchers, closes the connection and frees
+ * SAMPLER; NULL is fine. */
+void sampler_free(struct sampler *sampler);
+#endif

@@ -1,0 +1,9 @@
+/* The sql/ files, embedded at build time: each is a NUL-terminated string
+ * named after its file (sql/store.sql -> sql_store). The definitions are
+ * generated into sql_embed.c by a Makefile.am rule. */
+#ifndef PGLG_SQL_EMBED_H
+#define PGLG_SQL_EMBED_H
+extern const char sql_store[];
+extern const char sql_pgss_sample[];
+extern const char sql_pgss_texts[];
+#endif

@@ -1,0 +1,278 @@
+"""Saturation and leak alerts: a client waiting behind a held pool fires
+the waiting_clients alert (log line naming the holder, SHOW ALERTS row,
+pglifeguard_alert_active gauge, alert_command with environment and JSON
+on stdin) and it resolves once the holder commits; a flagged leak fires the
+leaks alert; SHOW LATENCY gives sane percentiles; the Prometheus rules in
+contrib/prometheus/alerts.yml pass promtool."""
+
+import contextlib
+import glob
+import json
+import os
+import pathlib
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.request
+
+import pytest
+
+from support import ON_PGBOUNCER, wait_for
+
+pytestmark = pytest.mark.skipif(ON_PGBOUNCER, reason="alerts are pglifeguard's own")
+
+SRCDIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+QUIET = dict(alert_max_wait_ms=0, alert_pool_utilization=0, alert_client_conn_percent=0,
+             alert_leaks=0)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def alert_dir():
+    """A directory the pooler (which may run as another OS user) can use."""
+    path = tempfile.mkdtemp(prefix="lg-alerts-")
+    os.chmod(path, 0o777)
+    yield pathlib.Path(path)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def alert_script(tmp_path):
+    """A command that writes its PGLIFEGUARD_* environment and its stdin
+    to one file per run under tmp_path/runs."""
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    os.chmod(runs, 0o777)
+    script = tmp_path / "on_alert.sh"
+    script.write_text("#!/bin/sh\n"
+                      "out=\"%s/run.$$\"\n"
+                      "env | grep '^PGLIFEGUARD_' | grep -v '^PGLIFEGUARD_DETAIL=' > \"$out.tmp\"\n"
+                      "echo '--- stdin' >> \"$out.tmp\"\n"
+                      "cat >> \"$out.tmp\"\n"
+                      "mv \"$out.tmp\" \"$out\"\n" % runs)
+    script.chmod(0o755)
+    return script, runs
+
+
+def read_runs(runs):
+    result = []
+    for path in sorted(glob.glob(str(runs / "run.*"))):
+        if path.endswith(".tmp"):
+            continue
+        text = open(path).read()
+        head, _, body = text.partition("--- stdin\n")
+        env = dict(line.split("=", 1) for line in head.splitlines() if "=" in line)
+        result.append((env, json.loads(body)))
+    return result
+
+
+def alerts(pooler, name):
+    return [r for r in pooler.admin("SHOW ALERTS") if r["alert"] == name]
+
+
+def metric(port, name, labels):
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=10) as f:
+        body = f.read().decode()
+    for line in body.splitlines():
+        if line.startswith(name + "{") and all('%s="%s"' % kv in line for kv in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+def test_waiting_clients_alert_fires_and_resolves(make_pooler, alert_dir):
+    script, runs = alert_script(alert_dir)
+    port = free_port()
+    pooler = make_pooler(pool_mode="transaction", default_pool_size=1, alert_wait_seconds=1,
+                         alert_for_seconds=1, alert_command=str(script),
+                         metrics_listen="127.0.0.1:%d" % port, **QUIET)
+    labels = {"alert": "waiting_clients", "database": "lgtest", "user": "lg_plain"}
+    holder = pooler.connect(autocommit=False, application_name="holder_app")
+    waiter = pooler.connect(application_name="waiter_app")
+    done = threading.Event()
+    try:
+        with holder.cursor() as cur:
+            cur.execute("SELECT 'held by holder_app'")
+
+        def wait_for_server():
+            with waiter.cursor() as cur:
+                cur.execute("SELECT 1")
+            done.set()
+
+        t = threading.Thread(target=wait_for_server, daemon=True)
+        started = time.monotonic()
+        t.start()
+        rows = wait_for(lambda: [r for r in alerts(pooler, "waiting_clients")
+                                 if r["state"] == "firing"], 6, interval=0.1)
+        fired_after = time.monotonic() - started
+        # waited more than 1 s, and that held for 1 s more
+        assert 1.9 <= fired_after < 4.5, fired_after
+        assert not done.is_set()
+        row = rows[0]
+        assert row["database"] == "lgtest" and row["user"] == "lg_plain", row
+        assert float(row["value"]) == 1 and float(row["threshold"]) == 1, row
+        assert "application_name=holder_app" in row["detail"], row
+        assert "held by holder_app" in row["detail"], row
+
+        lines = [l for l in pooler.log().splitlines() if "alert waiting_clients firing" in l]
+        assert len(lines) == 1, pooler.log()
+        assert " WARNING alert" in lines[0] and "application_name=holder_app" in lines[0], lines
+        assert "lgtest/lg_plain" in lines[0], lines
+        assert metric(port, "pglifeguard_alert_active", labels) == 1
+
+        fired = wait_for(lambda: read_runs(runs), 5)
+        env, doc = fired[0]
+        assert env["PGLIFEGUARD_ALERT"] == "waiting_clients", env
+        assert env["PGLIFEGUARD_ALERT_STATE"] == "firing", env
+        assert env["PGLIFEGUARD_DATABASE"] == "lgtest", env
+        assert env["PGLIFEGUARD_USER"] == "lg_plain", env
+        assert env["PGLIFEGUARD_VALUE"] == "1" and env["PGLIFEGUARD_THRESHOLD"] == "1", env
+        assert doc["alert"] == "waiting_clients" and doc["state"] == "firing", doc
+        assert doc["database"] == "lgtest" and doc["user"] == "lg_plain", doc
+        assert doc["value"] == 1 and doc["threshold"] == 1, doc
+        assert "holder_app" in doc["detail"], doc
+        assert abs(doc["since"] - time.time()) < 30, doc
+
+        holder.commit()
+        assert done.wait(5)
+        freed = time.monotonic()
+        wait_for(lambda: [r for r in alerts(pooler, "waiting_clients")
+                          if r["state"] == "resolved"], 5, interval=0.1)
+        assert 0.9 <= time.monotonic() - freed < 3.5
+        assert not [r for r in alerts(pooler, "waiting_clients") if r["state"] == "firing"]
+        # info level, spelled LOG as PgBouncer does
+        assert any(" LOG alert waiting_clients resolved for lgtest/lg_plain" in l
+                   for l in pooler.log().splitlines()), pooler.log()
+        assert metric(port, "pglifeguard_alert_active", labels) == 0
+        both = wait_for(lambda: len(read_runs(runs)) >= 2 and read_runs(runs), 5)
+        states = sorted(doc["state"] for _, doc in both)
+        assert states == ["firing", "resolved"], both
+        # fired once only
+        assert len([l for l in pooler.log().splitlines()
+                    if "alert waiting_clients firing" in l]) == 1
+        assert pooler.alive()
+    finally:
+        holder.close()
+        waiter.close()
+
+
+def test_leak_alert(make_pooler):
+    pooler = make_pooler(pool_mode="transaction", leak_threshold=1, alert_for_seconds=1,
+                         alert_leaks=1, alert_wait_seconds=0, alert_max_wait_ms=0,
+                         alert_pool_utilization=0, alert_client_conn_percent=0)
+    conn = pooler.connect(autocommit=False, application_name="leaky_app")
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1")
+        rows = wait_for(lambda: [r for r in alerts(pooler, "leaks") if r["state"] == "firing"],
+                        5, interval=0.1)
+        assert rows[0]["database"] == "lgtest" and float(rows[0]["value"]) == 1, rows
+        assert any("alert leaks firing" in l for l in pooler.log().splitlines())
+        # resolves when no new leak was flagged for alert_for_seconds
+        wait_for(lambda: [r for r in alerts(pooler, "leaks") if r["state"] == "resolved"], 5)
+    finally:
+        conn.close()
+
+
+def test_alert_command_missing_is_logged(make_pooler, alert_dir):
+    pooler = make_pooler(pool_mode="transaction", leak_threshold=1, alert_for_seconds=1,
+                         alert_command=str(alert_dir / "no-such-program"), **dict(QUIET, alert_leaks=1))
+    conn = pooler.connect(autocommit=False)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1")
+        wait_for(lambda: [l for l in pooler.log().splitlines()
+                          if "alert_command" in l and "no-such-program" in l], 5)
+        assert pooler.alive()
+        with conn.cursor() as cur:
+            cur.execute("SELECT 2")
+            assert cur.fetchone() == (2,)
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def test_show_latency(make_pooler):
+    pooler = make_pooler(pool_mode="transaction")
+    with contextlib.closing(pooler.connect()) as conn, conn.cursor() as cur:
+        for _ in range(10):
+            cur.execute("SELECT pg_sleep(0.02)")
+    rows = [r for r in pooler.admin("SHOW LATENCY")
+            if r["database"] == "lgtest" and r["user"] == "lg_plain"]
+    assert len(rows) == 1, rows
+    row = rows[0]
+    for kind in ("query", "xact", "wait", "checkout"):
+        p50, p90, p99, top = (row["%s_%s_us" % (kind, q)] for q in ("p50", "p90", "p99", "max"))
+        assert 0 <= p50 <= p90 <= p99 <= top, (kind, row)
+        assert row["%s_count" % kind] >= 10, (kind, row)
+    assert 15000 <= row["query_p50_us"] <= 500000, row
+    assert row["query_max_us"] >= 20000, row
+    assert row["checkout_p50_us"] >= row["query_p50_us"] * 0.5, row
+    assert row["wait_max_us"] < 1000000, row
+
+
+def test_promtool_check_rules():
+    promtool = shutil.which("promtool")
+    if not promtool:
+        pytest.skip("promtool not installed (Debian package: prometheus)")
+    path = os.path.join(SRCDIR, "contrib", "prometheus", "alerts.yml")
+    proc = subprocess.run([promtool, "check", "rules", path], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "SUCCESS" in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("rule,settings", [
+    ("pool_utilization", dict(alert_pool_utilization=90)),
+    ("max_wait", dict(alert_max_wait_ms=500)),
+])
+def test_saturation_alert_names_holder(make_pooler, rule, settings):
+    conf = dict(QUIET, alert_wait_seconds=0, alert_for_seconds=1)
+    conf.update(settings)
+    pooler = make_pooler(pool_mode="transaction", default_pool_size=1, **conf)
+    holder = pooler.connect(autocommit=False, application_name="hog_app")
+    waiter = pooler.connect()
+    done = threading.Event()
+    try:
+        with holder.cursor() as cur:
+            cur.execute("SELECT 'hog statement'")
+
+        def wait_for_server():
+            with waiter.cursor() as cur:
+                cur.execute("SELECT 1")
+            done.set()
+
+        threading.Thread(target=wait_for_server, daemon=True).start()
+        rows = wait_for(lambda: [r for r in alerts(pooler, rule) if r["state"] == "firing"], 6,
+                        interval=0.1)
+        assert "application_name=hog_app" in rows[0]["detail"], rows
+        assert "hog statement" in rows[0]["detail"], rows
+        holder.commit()
+        assert done.wait(5)
+        wait_for(lambda: [r for r in alerts(pooler, rule) if r["state"] == "resolved"], 5)
+        assert not [r for r in alerts(pooler, rule) if r["state"] == "firing"]
+    finally:
+        holder.close()
+        waiter.close()
+
+
+def test_client_conn_alert(make_pooler):
+    pooler = make_pooler(max_client_conn=10, alert_for_seconds=1,
+                         **dict(QUIET, alert_client_conn_percent=20, alert_wait_seconds=0))
+    conns = [pooler.connect() for _ in range(3)]
+    try:
+        rows = wait_for(lambda: [r for r in alerts(pooler, "client_conn")
+                                 if r["state"] == "firing"], 5, interval=0.1)
+        assert float(rows[0]["value"]) >= 30 and float(rows[0]["threshold"]) == 20, rows
+        assert rows[0]["database"] == "" and rows[0]["user"] == "", rows
+    finally:
+        for c in conns:
+            c.close()
+    wait_for(lambda: [r for r in alerts(pooler, "client_conn") if r["state"] == "resolved"], 5)
