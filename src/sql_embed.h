@@ -6,4 +6,7 @@
 extern const char sql_store[];
 extern const char sql_pgss_sample[];
 extern const char sql_pgss_texts[];
+extern const char sql_migrate_2[];
+extern const char sql_migrate_3[];
+extern const char sql_migrate_4[];
 #endif

@@ -16,8 +16,11 @@ struct store {
 	sqlite3_stmt *ins_interval, *ins_sample, *has_stmt, *ins_stmt;
 };
 
-/* Migrations from version N to N+1 live at migrations[N - 1]; none yet. */
-static const char *const migrations[] = {NULL};
+/* Migrations from version N to N+1 live at migrations[N - 1], each in
+ * sql/migrate_<N+1>.sql. */
+static const char *const migrations[] = {sql_migrate_2, sql_migrate_3, sql_migrate_4};
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION - 1,
+	       "one migration per schema version after 1");
 
 static void set_error(char **err, enum store_error *code, enum store_error c, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

@@ -1,0 +1,2 @@
+-- pglifeguard store: migration from schema version 1 to 2: lock waits and blocking chains (sampler, pglifeguard-cli locks).
+-- Applied once, inside the transaction that bumps schema_version.

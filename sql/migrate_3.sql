@@ -1,0 +1,2 @@
+-- pglifeguard store: migration from schema version 2 to 3: table and index statistics, rollups of older samples.
+-- Applied once, inside the transaction that bumps schema_version.

@@ -1,0 +1,2 @@
+-- pglifeguard store: migration from schema version 3 to 4: pooler events (leaks, alerts, saturation) and monitor leadership.
+-- Applied once, inside the transaction that bumps schema_version.
