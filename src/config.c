@@ -157,6 +157,7 @@ static const struct setting settings[] = {
 	STR(store_path, "", NULL, 0,
 	    "SQLite file the monitor thread samples pg_stat_statements into; empty: monitor off"),
 	TIME(sample_interval, "10", 1, 0, "seconds between pg_stat_statements samples"),
+	TIME(lock_sample_interval, "1", 0, 0, "seconds between lock-wait samples; 0: off"),
 	TIME(store_retention, "604800", 60, 0, "seconds samples are kept in the store"),
 	STR(monitor_user, "", NULL, 0,
 	    "user the sampler logs in as; empty: the database entry's user"),

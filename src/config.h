@@ -123,6 +123,7 @@ struct config {
 	/* monitor: store and sampler (monitor thread) */
 	char *store_path; /* "" = monitor off */
 	usec_t sample_interval; /* default 10 s */
+	usec_t lock_sample_interval; /* default 1 s; 0 = off */
 	usec_t store_retention; /* default 7 days */
 	char *monitor_user; /* "" = the [databases] entry's user */
 	char *monitor_password; /* "" = the entry's password or auth_file */

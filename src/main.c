@@ -15,6 +15,7 @@
 #include "listener.h"
 #include "log.h"
 #include "loop.h"
+#include "backend_owner.h"
 #include "monitor.h"
 
 static void usage(FILE *out)
@@ -218,7 +219,11 @@ int main(int argc, char **argv)
 	log_info("pglifeguard %s started, pid %d", PACKAGE_VERSION, (int)getpid());
 	listener_log_all(&loop);
 	struct monitor *monitor = NULL;
-	if (cfg->store_path && cfg->store_path[0] && !(monitor = monitor_start(cfg))) {
+	/* lock samplers ask the pooler loop which client a backend serves */
+	struct backend_owner *owners = NULL;
+	if (cfg->store_path && cfg->store_path[0] &&
+	    (!(owners = backend_owner_new(&loop)) || !(monitor = monitor_start(cfg, owners)))) {
+		backend_owner_free(owners);
 		loop_destroy(&loop);
 		if (pidfile)
 			unlink(pidfile);
@@ -228,6 +233,7 @@ int main(int argc, char **argv)
 	loop_run(&loop);
 	log_info("shutting down");
 	monitor_stop(monitor);
+	backend_owner_free(owners);
 	loop_destroy(&loop);
 	if (pidfile) {
 		unlink(pidfile);

@@ -10,9 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include "authfile.h"
+#include "backend_owner.h"
+#include "locksampler.h"
 #include "log.h"
 #include "sampler.h"
 #include "store.h"
+#include "store_locks.h"
 #include "timeutil.h"
 
 #define RETENTION_BATCH 500
@@ -20,6 +23,8 @@
 
 struct target {
 	char *name, *conninfo;
+	char *host; /* NULL: unix socket */
+	int port;
 };
 
 struct monitor {
@@ -33,6 +38,9 @@ struct monitor {
 	struct target *targets;
 	size_t ntargets;
 	struct sampler **samplers;
+	usec_t lock_interval; /* 0: lock waits not sampled */
+	struct backend_owner *owners; /* borrowed; NULL: none */
+	struct locksampler **locksamplers;
 };
 
 static void stop_cb(struct ev_loop *ev, ev_async *w, int revents)
@@ -46,6 +54,9 @@ static void retention_cb(struct ev_loop *ev, ev_timer *w, int revents)
 	int64_t n = store_expire(m->store, timeutil_wall() - m->retention_age, RETENTION_BATCH);
 	if (n > 0)
 		log_debug("monitor: %lld expired intervals deleted", (long long)n);
+	n = store_locks_expire(m->store, timeutil_wall() - m->retention_age, RETENTION_BATCH);
+	if (n > 0)
+		log_debug("monitor: %lld expired lock samples deleted", (long long)n);
 }
 
 static void *thread_main(void *arg)
@@ -57,10 +68,21 @@ static void *thread_main(void *arg)
 		if (!m->samplers[i])
 			log_warning("monitor: database %s: out of memory, not sampled",
 				    m->targets[i].name);
+		if (m->lock_interval > 0 &&
+		    !(m->locksamplers[i] =
+			      locksampler_new(m->ev, m->store, m->owners, m->targets[i].name,
+					      m->targets[i].conninfo, m->targets[i].host,
+					      m->targets[i].port, m->lock_interval)))
+			log_warning("monitor: database %s: lock waits not sampled",
+				    m->targets[i].name);
 	}
 	ev_run(m->ev, 0);
-	for (size_t i = 0; i < m->ntargets; i++)
+	for (size_t i = 0; i < m->ntargets; i++) {
 		sampler_free(m->samplers[i]);
+		locksampler_free(m->locksamplers[i]);
+	}
+	if (m->owners)
+		backend_owner_detach(m->owners);
 	return NULL;
 }
 
@@ -141,16 +163,20 @@ static void free_monitor(struct monitor *m)
 	for (size_t i = 0; i < m->ntargets; i++) {
 		free(m->targets[i].name);
 		free(m->targets[i].conninfo);
+		free(m->targets[i].host);
 	}
 	free(m->targets);
 	free(m->samplers);
+	free(m->locksamplers);
 	store_close(m->store);
+	if (m->ev && m->owners)
+		backend_owner_detach(m->owners); /* the thread did not run */
 	if (m->ev)
 		ev_loop_destroy(m->ev);
 	free(m);
 }
 
-struct monitor *monitor_start(const struct config *cfg)
+struct monitor *monitor_start(const struct config *cfg, struct backend_owner *owners)
 {
 	struct monitor *m = calloc(1, sizeof(*m));
 	if (!m) {
@@ -158,6 +184,8 @@ struct monitor *monitor_start(const struct config *cfg)
 		return NULL;
 	}
 	m->interval = cfg->sample_interval;
+	m->lock_interval = cfg->lock_sample_interval;
+	m->owners = owners;
 	m->retention_age = cfg->store_retention;
 	char *err = NULL;
 	m->store = store_open(cfg->store_path, false, &err, NULL);
@@ -173,7 +201,8 @@ struct monitor *monitor_start(const struct config *cfg)
 		count++;
 	m->targets = calloc(count ? count : 1, sizeof(*m->targets));
 	m->samplers = calloc(count ? count : 1, sizeof(*m->samplers));
-	if (!m->targets || !m->samplers) {
+	m->locksamplers = calloc(count ? count : 1, sizeof(*m->locksamplers));
+	if (!m->targets || !m->samplers || !m->locksamplers) {
 		authfile_free(af);
 		log_error("monitor: out of memory");
 		free_monitor(m);
@@ -188,7 +217,10 @@ struct monitor *monitor_start(const struct config *cfg)
 			continue;
 		struct target *t = &m->targets[m->ntargets];
 		t->conninfo = ci;
-		if (!(t->name = strdup(db->name))) {
+		t->port = db->port > 0 ? db->port : 5432;
+		if (!(t->name = strdup(db->name)) || (db->host && !(t->host = strdup(db->host)))) {
+			free(t->name);
+			t->name = NULL;
 			free(ci);
 			continue;
 		}
@@ -207,6 +239,8 @@ struct monitor *monitor_start(const struct config *cfg)
 	ev_async_start(m->ev, &m->stop);
 	ev_timer_init(&m->retention, retention_cb, 1.0, RETENTION_EVERY);
 	ev_timer_start(m->ev, &m->retention);
+	if (m->owners)
+		backend_owner_attach(m->owners, m->ev);
 	/* signals stay with the pooler's loop: the thread starts with all blocked */
 	sigset_t all, old;
 	sigfillset(&all);

@@ -5,13 +5,16 @@
 #include "config.h"
 
 struct monitor;
+struct backend_owner;
 
 /* monitor_start opens CFG->store_path, plans one sampler per monitored
  * database and starts the thread. CFG is borrowed until return (what the
- * thread needs is copied). Returns the running monitor, or NULL after
- * logging why (the caller treats that as a startup failure). Call after any
- * fork. */
-struct monitor *monitor_start(const struct config *cfg) __attribute__((warn_unused_result));
+ * thread needs is copied). OWNERS (may be NULL) tells the lock samplers
+ * which pglifeguard client a backend serves; it is borrowed until
+ * monitor_stop. Returns the running monitor, or NULL after logging why
+ * (the caller treats that as a startup failure). Call after any fork. */
+struct monitor *monitor_start(const struct config *cfg, struct backend_owner *owners)
+	__attribute__((warn_unused_result));
 
 /* monitor_stop asks the thread to stop, joins it and frees MONITOR; NULL is
  * fine. */
