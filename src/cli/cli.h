@@ -11,4 +11,8 @@ enum cli_exit {
 /* cli_top runs `top` with its own ARGC/ARGV (argv[0] is "top") on the
  * store at STORE_PATH. Returns an enum cli_exit. */
 int cli_top(const char *store_path, int argc, char **argv);
+
+/* cli_locks runs `locks` (argv[0] is "locks") on the store at STORE_PATH.
+ * Returns an enum cli_exit. */
+int cli_locks(const char *store_path, int argc, char **argv);
 #endif

@@ -1,0 +1,84 @@
+/* pglifeguard-cli: durations, JSON strings and one-line texts. */
+#include "output.h"
+#include <stdint.h>
+#include <stdlib.h>
+
+bool cli_parse_duration(const char *text, usec_t *out)
+{
+	char *end;
+	long long n = strtoll(text, &end, 10);
+	if (end == text || n < 0)
+		return false;
+	long long mult = 1;
+	switch (*end) {
+	case '\0':
+	case 's':
+		break;
+	case 'm':
+		mult = 60;
+		break;
+	case 'h':
+		mult = 3600;
+		break;
+	case 'd':
+		mult = 86400;
+		break;
+	default:
+		return false;
+	}
+	if (*end && end[1])
+		return false;
+	if (n > INT64_MAX / USEC_PER_SEC / mult)
+		return false;
+	*out = (usec_t)n * mult * USEC_PER_SEC;
+	return true;
+}
+
+void cli_json_string(FILE *out, const char *s)
+{
+	if (!s) {
+		fputs("null", out);
+		return;
+	}
+	fputc('"', out);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(out, "\\%c", *p);
+		else if (*p == '\n')
+			fputs("\\n", out);
+		else if (*p == '\t')
+			fputs("\\t", out);
+		else if (*p < 0x20)
+			fprintf(out, "\\u%04x", *p);
+		else
+			fputc(*p, out);
+	}
+	fputc('"', out);
+}
+
+int cli_one_line(FILE *out, const char *text, int width)
+{
+	int n = 0;
+	bool space = false;
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+		bool ws = *p == ' ' || *p == '\n' || *p == '\t' || *p == '\r';
+		if (ws) {
+			space = n > 0;
+			continue;
+		}
+		if (space) {
+			if (n + 1 >= width)
+				break;
+			fputc(' ', out);
+			n++;
+			space = false;
+		}
+		if (n >= width && (*p & 0xc0) != 0x80) {
+			fputs("...", out);
+			return n + 3;
+		}
+		fputc(*p, out);
+		n++;
+	}
+	return n;
+}
