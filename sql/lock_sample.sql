@@ -6,12 +6,14 @@
 -- without pg_read_all_stats does not see other users' wait events: for it
 -- the waiters are the pids with a lock not granted in pg_locks (readable
 -- by all), which costs a pass over pg_locks per sample. Times are
--- microseconds since the epoch. Column order is read by position in
--- src/locksampler.c.
+-- microseconds since the epoch. Only waiters in the sampled database are
+-- read (their blockers wherever they are), so that two monitored databases
+-- of one cluster do not record the same waits twice. Column order is read
+-- by position in src/locksampler.c.
 WITH waiting AS MATERIALIZED (
     SELECT pid, pg_blocking_pids(pid) AS blockers
     FROM pg_stat_activity
-    WHERE pid <> pg_backend_pid()
+    WHERE pid <> pg_backend_pid() AND datname = current_database()
       AND (wait_event_type = 'Lock'
            OR (NOT (SELECT pg_has_role('pg_read_all_stats', 'USAGE'))
                AND pid IN (SELECT pid FROM pg_locks WHERE NOT granted)))

@@ -120,8 +120,9 @@ def tree_of(doc, dbname="lgtest"):
 @pytest.fixture
 def monitored(make_pooler, store_dir, table):
     store = os.path.join(store_dir, "store.db")
+    # two databases of one cluster: each records only its own waiters
     pooler = make_pooler(store_path=store, sample_interval=60, lock_sample_interval=0.5,
-                         monitor_user="lg_plain", monitor_databases="lgtest")
+                         monitor_user="lg_plain", monitor_databases="lgtest, postgres")
     return pooler, store
 
 
@@ -267,6 +268,10 @@ def test_three_session_chain(monitored, cluster):
         # nothing more is written while nothing waits
         time.sleep(1.5)
         assert latest(store)["id"] == s3["id"]
+        # the other monitored database of the cluster recorded none of it
+        assert db_rows(store, "SELECT count(*) AS n FROM lock_samples"
+                       " WHERE dbname = 'postgres'")[0]["n"] == 0
+        assert [c["database"] for c in locks_json(store)["current"]] == ["lgtest"]
     finally:
         for conn in (a, b, c):
             with contextlib.suppress(Exception):
