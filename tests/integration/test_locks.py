@@ -218,15 +218,19 @@ def test_three_session_chain(monitored, cluster):
             assert n["wait_seconds"] >= 0
         assert nc["usename"] == "lg_scram" and nc["client_port"] == local_port(c)
         # the wait grows from sample to sample and stays one wait
-        time.sleep(1.6)
-        doc2 = locks_json(store)
-        nb2 = tree_of(doc2)["trees"][0]["backends"][1]
+        def grown():
+            doc = locks_json(store)
+            node = tree_of(doc)["trees"][0]["backends"][1]
+            return (doc, node) if node["wait_seconds"] >= nb["wait_seconds"] + 1.0 else None
+        grown_doc = wait_for(grown, 10)
+        assert grown_doc, pooler.log()[-3000:]
+        doc2, nb2 = grown_doc
         assert nb2["pid"] == b_pid
         assert nb2["wait_start_us"] == nb["wait_start_us"]
         assert nb2["wait_seconds"] >= nb["wait_seconds"] + 1.0, (nb, nb2)
         longest = {w["pid"]: w for w in doc2["longest_waits"] if w["database"] == "lgtest"}
         assert set(longest) >= {b_pid, c_pid}
-        assert longest[b_pid]["samples"] >= 3
+        assert longest[b_pid]["samples"] >= 2
         assert longest[b_pid]["longest_wait_seconds"] >= nb2["wait_seconds"] - 0.001
         assert longest[b_pid]["root_pid"] == a_pid
         assert longest[b_pid]["root_query"].startswith("UPDATE %s" % TABLE)
@@ -235,7 +239,7 @@ def test_three_session_chain(monitored, cluster):
         assert blockers[0]["pid"] == a_pid
         assert blockers[0]["waits_blocked"] == 2
         assert blockers[0]["pglifeguard_client"]["application_name"] == "lg-locks-A"
-        assert blockers[0]["samples"] >= 3
+        assert blockers[0]["samples"] >= 2
         assert blockers[0]["xact_seconds"] >= nb2["wait_seconds"]
         assert blockers[0]["longest_wait_seconds"] >= nb2["wait_seconds"] - 0.001
         # the people's view
@@ -338,10 +342,10 @@ def test_without_read_all_stats_warns_once(make_pooler, store_dir, table, nostat
         first = wait_for(lambda: (lambda x: x if x and x["waiters"] == 1 else None)(
             latest(store)), 10)
         assert first, pooler.log()[-3000:]
-        time.sleep(1.6)
         # still sampling: the same wait, seen again, with what a plain role may see
-        s = latest(store)
-        assert s["id"] > first["id"] and s["waiters"] == 1
+        s = wait_for(lambda: (lambda x: x if x["id"] > first["id"] + 1 else None)(
+            latest(store)), 10)
+        assert s and s["waiters"] == 1
         rows = backends(store, s["id"])
         assert set(rows) == {a_pid, b_pid}
         assert rows[a_pid]["query"] == "<insufficient privilege>"
@@ -357,3 +361,24 @@ def test_without_read_all_stats_warns_once(make_pooler, store_dir, table, nostat
         b.rollback()
         a.close()
         b.close()
+
+
+def test_cli_exit_codes(store_dir):
+    missing = os.path.join(store_dir, "missing.db")
+    r = cli("-s", missing, "locks", "--json")
+    assert r.returncode == 2 and "does not exist" in r.stderr and r.stdout == ""
+    foreign = os.path.join(store_dir, "foreign.db")
+    db = sqlite3.connect(foreign)
+    db.execute("CREATE TABLE t (x int)")
+    db.commit()
+    db.close()
+    r = cli("-s", foreign, "locks")
+    assert r.returncode == 2 and "not a pglifeguard store" in r.stderr
+    r = cli("-s", foreign, "locks", "--since", "1y")
+    assert r.returncode == 1 and "--since" in r.stderr
+    r = cli("-s", foreign, "locks", "extra")
+    assert r.returncode == 1
+    r = cli("locks", "--help")
+    assert r.returncode == 0 and "--since" in r.stdout
+    r = cli("--help")
+    assert r.returncode == 0 and "locks [--since DURATION]" in r.stdout
