@@ -254,6 +254,9 @@ struct monitor *monitor_start(const struct config *cfg, struct backend_owner *ow
 	}
 	log_info("monitor: sampling %zu database(s) every %lld s into %s", m->ntargets,
 		 (long long)(m->interval / USEC_PER_SEC), cfg->store_path);
+	if (m->lock_interval > 0)
+		log_info("monitor: lock waits sampled every %.3g s",
+			 (double)m->lock_interval / (double)USEC_PER_SEC);
 	return m;
 }
 
