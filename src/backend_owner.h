@@ -2,7 +2,9 @@
  * asks the pooler loop about a few backend pids and gets the answer back on
  * its own loop, through two ev_async watchers. Nothing on the pooler's hot
  * path takes a lock: the pooler takes the mutex only in the callback of a
- * request, and requests are only sent while backends wait on locks. */
+ * request, and requests are only sent while backends wait on locks. One
+ * backend_owner serves one pooler loop; with several loops, the asker
+ * would ask each one's and merge the answers. */
 #ifndef PGLG_BACKEND_OWNER_H
 #define PGLG_BACKEND_OWNER_H
 #include <ev.h>
