@@ -19,8 +19,15 @@ static void usage(FILE *out)
 		     "  top [--since DURATION] [--limit N] [--json]\n"
 		     "                      statements by total execution time over a window\n"
 		     "                      (DURATION like 30s, 15m, 1h, 2d; default 1h)\n"
+		     "  leaks [--since DURATION] [--json]\n"
+		     "                      suspected connection leaks (default: last 1d)\n"
+		     "  alerts [--since DURATION] [--json]\n"
+		     "                      alerts fired and resolved (default: last 1d)\n"
+		     "  pools [-h HOST] [-p PORT] [-U USER] [--json]\n"
+		     "                      SHOW POOLS, live from the admin console\n"
 		     "\n"
-		     "exit status: 0 ok, 1 usage error, 2 store missing, foreign or unreadable\n");
+		     "exit status: 0 ok, 1 usage error, 2 store missing, foreign or unreadable,\n"
+		     "             3 admin console unreachable or refusing\n");
 }
 
 int main(int argc, char **argv)
@@ -58,6 +65,12 @@ int main(int argc, char **argv)
 	optind = 0; /* reset getopt for the subcommand (glibc: 0 reinitialises) */
 	if (!strcmp(cmd, "top"))
 		return cli_top(store, sub_argc, sub_argv);
+	if (!strcmp(cmd, "leaks"))
+		return cli_leaks(store, sub_argc, sub_argv);
+	if (!strcmp(cmd, "alerts"))
+		return cli_alerts(store, sub_argc, sub_argv);
+	if (!strcmp(cmd, "pools"))
+		return cli_pools(sub_argc, sub_argv);
 	fprintf(stderr, "pglifeguard-cli: unknown command \"%s\"\n", cmd);
 	usage(stderr);
 	return CLI_USAGE;
