@@ -11,7 +11,8 @@ total_exec_time against every statement's.
 The sampler's statements are told apart by their text (they read
 pg_stat_statements and pg_stat_statements_info, or take the leadership
 lock); pgbench's by theirs. Prints both totals, their ratio and the
-sampler's cost per interval."""
+sampler's cost per interval. With STATEMENTS=N, N distinct statements are
+then added and the sample query is timed with that many rows to read."""
 
 import os
 import subprocess
@@ -26,9 +27,35 @@ from support import HARNESS, Cluster, exports, finish_pooler, start_pooler  # no
 DURATION = int(os.environ.get("DURATION", "120"))
 CLIENTS = int(os.environ.get("CLIENTS", "4"))
 INTERVAL = int(os.environ.get("SAMPLE_INTERVAL", "10"))
+# then fill pg_stat_statements with this many distinct statements and time
+# the sample query by hand: its cost grows with the rows it reads
+STATEMENTS = int(os.environ.get("STATEMENTS", "0"))
 
 SAMPLER = ("query LIKE '%pg_stat_statements_info%' OR query LIKE '%pg_try_advisory_lock%' "
            "OR query LIKE '%FROM pg_stat_statements(%'")
+
+
+def fill_and_time(cluster):
+    here = os.path.join(HERE, "..", "..", "sql", "pgss_sample.sql")
+    with open(here) as f:
+        sample = f.read()
+    conn = cluster.connect()
+    with conn.cursor() as cur:
+        # IN lists of different lengths are different statements
+        for k in range(1, STATEMENTS + 1):
+            cur.execute("SELECT 1 WHERE 1 IN (%s)" % ",".join(["1"] * k))
+        cur.execute("SELECT count(*) FROM pg_stat_statements")
+        n = cur.fetchone()[0]
+        cur.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sample)
+        times = []
+        for _ in range(10):
+            cur.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sample)
+            times.append(cur.fetchone()[0][0]["Execution Time"])
+    conn.close()
+    times.sort()
+    print("sample query with %d statements tracked: median %.2f ms (min %.2f, max %.2f), "
+          "%.4f %% of one core at sample_interval = %d s"
+          % (n, times[5], times[0], times[-1], times[5] / (INTERVAL * 10.0), INTERVAL))
 
 
 def main():
@@ -70,6 +97,8 @@ def main():
         for calls, ms in samples:
             print("sample query: %d calls, %.2f ms each, %.3f ms per second of wall time"
                   % (calls, ms / calls, ms / DURATION))
+        if STATEMENTS:
+            fill_and_time(cluster)
     finally:
         if pooler:
             finish_pooler(pooler)
