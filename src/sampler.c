@@ -59,6 +59,9 @@ struct sampler {
 	bool leader; /* holds the leadership lock on this connection */
 	bool got_lock; /* the lock query answered true */
 	bool standby_logged; /* "another instance samples" was logged */
+	bool read_all; /* the lock query: the user sees every user's statements */
+	bool warned_privilege; /* the pg_read_all_stats warning was logged */
+	char user[64]; /* the lock query: current_user */
 };
 
 static void io_cb(struct ev_loop *ev, ev_io *w, int revents);
@@ -173,7 +176,9 @@ static void lock_start(struct sampler *s)
 {
 	s->got_lock = false;
 	send_query(s, SAMPLER_LOCK,
-		   PQsendQuery(s->conn, "SELECT pg_try_advisory_lock(" LEADER_LOCK_KEY ")") == 1);
+		   PQsendQuery(s->conn,
+			       "SELECT pg_try_advisory_lock(" LEADER_LOCK_KEY "), "
+			       "pg_has_role('pg_read_all_stats', 'USAGE'), current_user") == 1);
 }
 
 static void timer_cb(struct ev_loop *ev, ev_timer *w, int revents)
@@ -460,6 +465,16 @@ static void query_done(struct sampler *s)
 			 "lock " LEADER_LOCK_KEY ")",
 			 s->name);
 		(void)store_events_leadership(s->store, s->name, true);
+		/* without it, other users' statements come back without a
+		 * queryid and are left out: say so once, and sample the rest */
+		if (!s->read_all && !s->warned_privilege) {
+			log_warning(
+				"monitor: database %s: user %s cannot see other users' "
+				"statements in pg_stat_statements, they are left out; run GRANT "
+				"pg_read_all_stats TO %s",
+				s->name, s->user, s->user);
+			s->warned_privilege = true;
+		}
 		/* counters seen before another instance sampled are no baseline:
 		 * its store holds the interval in between */
 		snapshot_clear(&s->prev);
@@ -499,7 +514,10 @@ static void handle_result(struct sampler *s, PGresult *res)
 		return;
 	}
 	if (s->state == SAMPLER_LOCK) {
-		s->got_lock = PQntuples(res) == 1 && !strcmp(PQgetvalue(res, 0, 0), "t");
+		bool one = PQntuples(res) == 1 && PQnfields(res) == 3;
+		s->got_lock = one && !strcmp(PQgetvalue(res, 0, 0), "t");
+		s->read_all = !one || !strcmp(PQgetvalue(res, 0, 1), "t");
+		snprintf(s->user, sizeof(s->user), "%s", one ? PQgetvalue(res, 0, 2) : "");
 		PQclear(res);
 	} else if (s->state == SAMPLER_SAMPLE) {
 		if (!read_snapshot(s, res)) {

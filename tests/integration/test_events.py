@@ -362,3 +362,26 @@ def test_database_restart_logged_once_each_way(make_pooler, store_dir, cluster):
     assert len(lines(pooler, "database lgtest: connected again")) == 1
     # it leads again after the reconnection
     assert len(lines(pooler, "this instance samples it now")) == 2
+
+
+def test_privilege_warning_once(make_pooler, store_dir, cluster):
+    grant = "GRANT pg_read_all_stats TO lg_plain"
+    store = os.path.join(store_dir, "store.db")
+    # the harness grants it: with it, no warning
+    pooler = make_pooler(**monitor_settings(store, **QUIET))
+    assert wait_for(lambda: intervals(store) >= 2, 10), pooler.log()[-3000:]
+    assert lines(pooler, "this instance samples it now")
+    assert not lines(pooler, grant)
+    finish = pooler.stop()
+    assert finish[0] == 0, finish
+    cluster.query("REVOKE pg_read_all_stats FROM lg_plain")
+    try:
+        pooler = make_pooler(**monitor_settings(store, **QUIET))
+        assert wait_for(lambda: lines(pooler, grant), 10), pooler.log()[-3000:]
+        assert "user lg_plain cannot see other users' statements" in lines(pooler, grant)[0]
+        n = intervals(store)
+        # sampling goes on, and the warning is not repeated
+        assert wait_for(lambda: intervals(store) >= n + 3, 10)
+        assert len(lines(pooler, grant)) == 1
+    finally:
+        cluster.query(grant)
