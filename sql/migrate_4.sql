@@ -42,7 +42,8 @@ CREATE TABLE alert_events (
 );
 CREATE INDEX alert_events_at ON alert_events (at_us);
 
--- Pool saturation, one row per pool every sample_interval.
+-- Pool saturation, one row per pool every sample_interval; a pool without
+-- clients or servers gets no row (read a missing sample as all zero).
 CREATE TABLE pool_samples (
     at_us      INTEGER NOT NULL,
     database   TEXT    NOT NULL,

@@ -122,6 +122,12 @@ void events_sample_pools(struct loop *loop)
 	list_for_each(n, &loop->pools)
 	{
 		const struct pool *p = container_of(n, struct pool, node);
+		/* a pool with no client and no server has nothing to chart:
+		 * no row means all zero, and keeps the store small */
+		if (!p->active_clients.count && !p->waiting_clients.count &&
+		    !p->login_clients.count && !p->active_servers.count && !p->idle_servers.count &&
+		    !p->used_servers.count && !p->tested_servers.count && !p->login_servers.count)
+			continue;
 		struct event e;
 		memset(&e, 0, offsetof(struct event, u) + sizeof(e.u.pool));
 		e.kind = EVENT_POOL_SAMPLE;

@@ -59,6 +59,7 @@ struct sampler {
 	bool leader; /* holds the leadership lock on this connection */
 	bool got_lock; /* the lock query answered true */
 	bool standby_logged; /* "another instance samples" was logged */
+	bool was_standby; /* another instance held the lock since we last led */
 	bool read_all; /* the lock query: the user sees every user's statements */
 	bool warned_privilege; /* the pg_read_all_stats warning was logged */
 	char user[64]; /* the lock query: current_user */
@@ -457,6 +458,7 @@ static void query_done(struct sampler *s)
 					 "); standing by",
 					 s->name);
 			s->standby_logged = true;
+			s->was_standby = true;
 			return;
 		}
 		s->leader = true;
@@ -476,8 +478,11 @@ static void query_done(struct sampler *s)
 			s->warned_privilege = true;
 		}
 		/* counters seen before another instance sampled are no baseline:
-		 * its store holds the interval in between */
-		snapshot_clear(&s->prev);
+		 * its store holds the interval in between. After a mere
+		 * reconnection they are: the interval spans the outage. */
+		if (s->was_standby)
+			snapshot_clear(&s->prev);
+		s->was_standby = false;
 		sample_start(s);
 		return;
 	}
