@@ -47,7 +47,8 @@ void events_leak_suspected(struct loop *loop, const struct server *server)
 	copy(l->who, sizeof(l->who), ck->who);
 	l->held_s = secs(loop->now - ck->start);
 	l->idle_s = secs(loop->now - ck->quiet_since);
-	l->xact_start_us = ck->xact_start ? e.at_us - (loop->now - ck->xact_start) : 0;
+	/* a fresh monotonic reading: loop->now lags the wall clock just read */
+	l->xact_start_us = ck->xact_start ? e.at_us - (timeutil_now() - ck->xact_start) : 0;
 	l->xact_statements = ck->xact_statements;
 	l->truncated = ck->stmt_len >= LEAK_STMT_LEN;
 	memcpy(l->statement, ck->stmt, sizeof(l->statement));
