@@ -206,10 +206,12 @@ static void timer_cb(struct ev_loop *ev, ev_timer *w, int revents)
 /* query_warning names what to run for the usual causes. */
 static void query_warning(struct sampler *s, const PGresult *res)
 {
-	if (s->warned_query)
+	const char *code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	/* a shutdown or a lost connection (classes 57, 08) is the
+	 * connection's business: conn_failed logs it once, with the backoff */
+	if (s->warned_query || (code && (!strncmp(code, "57", 2) || !strncmp(code, "08", 2))))
 		return;
 	s->warned_query = true;
-	const char *code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 	const char *hint = "";
 	if (code && (!strcmp(code, "42P01") || !strcmp(code, "42883")))

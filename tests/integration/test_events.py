@@ -359,6 +359,9 @@ def test_database_restart_logged_once_each_way(make_pooler, store_dir, cluster):
     assert wait_for(lambda: intervals(store) >= n + 2, 10)
     down = [l for l in lines(pooler, "database lgtest") if "retrying with backoff" in l]
     assert len(down) == 1, pooler.log()[-3000:]
+    # and nothing else about the outage: one line down, one line back
+    assert not [l for l in lines(pooler, "database lgtest")
+                if "WARNING" in l.upper() and "retrying with backoff" not in l], pooler.log()
     assert len(lines(pooler, "database lgtest: connected again")) == 1
     # it leads again after the reconnection
     assert len(lines(pooler, "this instance samples it now")) == 2
