@@ -14,6 +14,7 @@
 #include "client.h"
 #include "config.h"
 #include "conn.h"
+#include "events.h"
 #include "leak.h"
 #include "list.h"
 #include "log.h"
@@ -500,6 +501,8 @@ static void fire(struct alert_state *st, enum alert_kind kind, const struct pool
 	if (!r) {
 		log_warning("alert %s firing for %s/%s: value %g, threshold %g (alert list full)",
 			    alert_kind_name(kind), db, user, value, threshold);
+		events_alert(st->loop, alert_kind_name(kind), db, user, value, threshold, NULL,
+			     true);
 		return;
 	}
 	memset(r, 0, sizeof(*r));
@@ -522,6 +525,7 @@ static void fire(struct alert_state *st, enum alert_kind kind, const struct pool
 			 st->loop->cfg->max_client_conn);
 	log_warning("alert %s firing for %s/%s: value %g, threshold %g; %s", alert_kind_name(kind),
 		    db, user, value, threshold, r->detail);
+	events_alert(st->loop, alert_kind_name(kind), db, user, value, threshold, r->detail, true);
 	run_command(st, r, "firing");
 }
 
@@ -537,6 +541,8 @@ static void resolve(struct alert_state *st, enum alert_kind kind, const char *db
 	r->seq = ++st->seq;
 	log_info("alert %s resolved for %s/%s: value %g, threshold %g", alert_kind_name(kind), db,
 		 user, value, r->threshold);
+	events_alert(st->loop, alert_kind_name(kind), db, user, value, r->threshold, r->detail,
+		     false);
 	run_command(st, r, "resolved");
 	trim_resolved(st);
 }

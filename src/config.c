@@ -165,6 +165,9 @@ static const struct setting settings[] = {
 	    "password of monitor_user; empty: the database entry's password, else auth_file"),
 	STR(monitor_databases, "", NULL, 0,
 	    "comma list of [databases] entries to sample; empty: all but \"*\""),
+	INT(monitor_queue_size, "1024", 1, 1000000, 0,
+	    "pooler events (leaks, alerts, pool samples) queued for the store; more are dropped "
+	    "and counted"),
 
 	/* alerts */
 	TIME(alert_for_seconds, "30", 0, R,

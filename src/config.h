@@ -128,6 +128,7 @@ struct config {
 	char *monitor_user; /* "" = the [databases] entry's user */
 	char *monitor_password; /* "" = the entry's password or auth_file */
 	char *monitor_databases; /* comma list; "" = all but "*" */
+	int monitor_queue_size; /* default 1024 events */
 
 	/* logging and process */
 	char *logfile; /* "" = stderr only */

@@ -5,6 +5,7 @@
 #include "alert.h"
 #include "client.h"
 #include "config.h"
+#include "events.h"
 #include "leak.h"
 #include "log.h"
 #include "loop.h"
@@ -124,6 +125,7 @@ void janitor_run(struct loop *loop)
 			pool_launch_servers(pool);
 	}
 	alert_evaluate(loop);
+	events_sample_pools(loop);
 	loop_check_shutdown(loop);
 }
 

@@ -13,6 +13,7 @@
 #include "cancel.h"
 #include "client.h"
 #include "config.h"
+#include "events.h"
 #include "log.h"
 #include "loop.h"
 #include "params.h"
@@ -326,6 +327,7 @@ bool leak_check(struct loop *loop, struct server *server)
 	ck->reported = true;
 	server->pool->leak_count++;
 	report(loop, server);
+	events_leak_suspected(loop, server);
 	switch (cfg->leak_action) {
 	case LEAK_ACTION_CANCEL:
 		/* PostgreSQL ignores a cancel while its backend waits for a
@@ -353,6 +355,8 @@ void leak_checkout_end(struct server *server)
 		log_write(LOG_LEVEL_WARNING, NULL,
 			  "suspected connection leak: %s returned S-%llu after %.1f s", ck->who,
 			  (unsigned long long)server->id, secs(server->conn.loop->now - ck->start));
+	if (ck->reported)
+		events_leak_returned(server->conn.loop, server);
 	ck->start = 0;
 	ck->reported = false;
 }

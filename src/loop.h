@@ -17,6 +17,7 @@ struct admin_state;
 struct alert_state;
 struct authfile;
 struct cancel_map;
+struct event_queue;
 struct http_server;
 struct stats_state;
 
@@ -54,6 +55,8 @@ struct loop {
 	struct stats_state *stats; /* stats.c: stats_period snapshots */
 	struct http_server *http; /* http.c: metrics_listen, NULL when off */
 	struct alert_state *alerts; /* alert.c: rules' state, SHOW ALERTS */
+	struct event_queue *events; /* to the monitor thread; NULL when it is off */
+	usec_t pool_sample_at; /* events.c: last pool saturation samples */
 
 	int client_count; /* every client connection, for max_client_conn */
 	uint64_t next_id; /* C-/S- ids */

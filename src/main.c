@@ -230,8 +230,10 @@ int main(int argc, char **argv)
 		free(pidfile);
 		return 1;
 	}
+	loop.events = monitor_events(monitor);
 	loop_run(&loop);
 	log_info("shutting down");
+	loop.events = NULL; /* the queue goes with the monitor */
 	monitor_stop(monitor);
 	backend_owner_free(owners);
 	loop_destroy(&loop);

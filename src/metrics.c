@@ -9,6 +9,7 @@
 #include "alert.h"
 #include "client.h"
 #include "config.h"
+#include "evqueue.h"
 #include "histogram.h"
 #include "loop.h"
 #include "pool.h"
@@ -333,4 +334,14 @@ void metrics_write(struct loop *loop, FILE *out)
 	for (size_t i = 0; i < sizeof(hist_families) / sizeof(hist_families[0]); i++)
 		write_histograms(loop, out, &hist_families[i]);
 	alert_write_metrics(loop, out);
+	if (loop->events) {
+		family(out, "monitor_events_total", "counter",
+		       "Pooler events (leaks, alerts, pool samples) queued for the store.");
+		fprintf(out, PREFIX "monitor_events_total %llu\n",
+			(unsigned long long)evqueue_pushed(loop->events));
+		family(out, "monitor_events_dropped_total", "counter",
+		       "Pooler events dropped because the monitor's queue was full.");
+		fprintf(out, PREFIX "monitor_events_dropped_total %llu\n",
+			(unsigned long long)evqueue_dropped(loop->events));
+	}
 }

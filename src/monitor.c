@@ -11,10 +11,12 @@
 #include <string.h>
 #include "authfile.h"
 #include "backend_owner.h"
+#include "evqueue.h"
 #include "locksampler.h"
 #include "log.h"
 #include "sampler.h"
 #include "store.h"
+#include "store_events.h"
 #include "store_locks.h"
 #include "timeutil.h"
 
@@ -41,11 +43,72 @@ struct monitor {
 	usec_t lock_interval; /* 0: lock waits not sampled */
 	struct backend_owner *owners; /* borrowed; NULL: none */
 	struct locksampler **locksamplers;
+	/* pooler events: the queue, and what left it for the next write */
+	struct event_queue *queue;
+	ev_async wake;
+	ev_timer flush;
+	struct event *pending;
+	size_t npending, cap_pending, max_pending;
 };
 
 static void stop_cb(struct ev_loop *ev, ev_async *w, int revents)
 {
 	ev_break(ev, EVBREAK_ALL);
+}
+
+static void queue_wake(void *arg)
+{
+	struct monitor *m = arg;
+	ev_async_send(m->ev, &m->wake);
+}
+
+/* drain moves queued events into pending (growing it up to max_pending;
+ * beyond that they wait in the queue, which drops and counts when full). */
+static void drain(struct monitor *m)
+{
+	for (;;) {
+		if (m->npending == m->cap_pending && m->cap_pending < m->max_pending) {
+			size_t cap = m->cap_pending ? m->cap_pending * 2 : 64;
+			if (cap > m->max_pending)
+				cap = m->max_pending;
+			struct event *p = realloc(m->pending, cap * sizeof(*p));
+			if (p) {
+				m->pending = p;
+				m->cap_pending = cap;
+			}
+		}
+		size_t room = m->cap_pending - m->npending;
+		if (!room)
+			return;
+		size_t n = evqueue_pop(m->queue, m->pending + m->npending, room);
+		m->npending += n;
+		if (n < room)
+			return;
+	}
+}
+
+static void wake_cb(struct ev_loop *ev, ev_async *w, int revents)
+{
+	drain((struct monitor *)((char *)w - offsetof(struct monitor, wake)));
+}
+
+/* write_events stores what arrived during the interval in one
+ * transaction; a batch the store refuses is dropped and counted. */
+static void write_events(struct monitor *m)
+{
+	drain(m);
+	if (!m->npending)
+		return;
+	if (store_events_write(m->store, m->pending, m->npending) < 0) {
+		log_warning("monitor: %zu pooler events not stored", m->npending);
+		evqueue_drop(m->queue, m->npending);
+	}
+	m->npending = 0;
+}
+
+static void flush_cb(struct ev_loop *ev, ev_timer *w, int revents)
+{
+	write_events((struct monitor *)((char *)w - offsetof(struct monitor, flush)));
 }
 
 static void retention_cb(struct ev_loop *ev, ev_timer *w, int revents)
@@ -57,6 +120,9 @@ static void retention_cb(struct ev_loop *ev, ev_timer *w, int revents)
 	n = store_locks_expire(m->store, timeutil_wall() - m->retention_age, RETENTION_BATCH);
 	if (n > 0)
 		log_debug("monitor: %lld expired lock samples deleted", (long long)n);
+	n = store_events_expire(m->store, timeutil_wall() - m->retention_age, RETENTION_BATCH);
+	if (n > 0)
+		log_debug("monitor: %lld expired event rows deleted", (long long)n);
 }
 
 static void *thread_main(void *arg)
@@ -77,6 +143,7 @@ static void *thread_main(void *arg)
 				    m->targets[i].name);
 	}
 	ev_run(m->ev, 0);
+	write_events(m);
 	for (size_t i = 0; i < m->ntargets; i++) {
 		sampler_free(m->samplers[i]);
 		locksampler_free(m->locksamplers[i]);
@@ -168,6 +235,8 @@ static void free_monitor(struct monitor *m)
 	free(m->targets);
 	free(m->samplers);
 	free(m->locksamplers);
+	evqueue_free(m->queue);
+	free(m->pending);
 	store_close(m->store);
 	if (m->ev && m->owners)
 		backend_owner_detach(m->owners); /* the thread did not run */
@@ -237,6 +306,18 @@ struct monitor *monitor_start(const struct config *cfg, struct backend_owner *ow
 	}
 	ev_async_init(&m->stop, stop_cb);
 	ev_async_start(m->ev, &m->stop);
+	m->max_pending = (size_t)cfg->monitor_queue_size * 16;
+	m->queue = evqueue_new((size_t)cfg->monitor_queue_size, queue_wake, m);
+	if (!m->queue) {
+		log_error("monitor: out of memory for the event queue");
+		free_monitor(m);
+		return NULL;
+	}
+	ev_async_init(&m->wake, wake_cb);
+	ev_async_start(m->ev, &m->wake);
+	double secs = (double)m->interval / (double)USEC_PER_SEC;
+	ev_timer_init(&m->flush, flush_cb, secs, secs);
+	ev_timer_start(m->ev, &m->flush);
 	ev_timer_init(&m->retention, retention_cb, 1.0, RETENTION_EVERY);
 	ev_timer_start(m->ev, &m->retention);
 	if (m->owners)
@@ -258,6 +339,11 @@ struct monitor *monitor_start(const struct config *cfg, struct backend_owner *ow
 		log_info("monitor: lock waits sampled every %.3g s",
 			 (double)m->lock_interval / (double)USEC_PER_SEC);
 	return m;
+}
+
+struct event_queue *monitor_events(struct monitor *m)
+{
+	return m ? m->queue : NULL;
 }
 
 void monitor_stop(struct monitor *m)

@@ -16,6 +16,13 @@ struct backend_owner;
 struct monitor *monitor_start(const struct config *cfg, struct backend_owner *owners)
 	__attribute__((warn_unused_result));
 
+struct event_queue;
+
+/* monitor_events returns MONITOR's event queue (borrowed until
+ * monitor_stop; NULL for a NULL monitor): the pooler pushes leaks, alerts
+ * and pool samples onto it. */
+struct event_queue *monitor_events(struct monitor *monitor);
+
 /* monitor_stop asks the thread to stop, joins it and frees MONITOR; NULL is
  * fine. */
 void monitor_stop(struct monitor *monitor);

@@ -9,13 +9,20 @@
 #include <string.h>
 #include "log.h"
 #include "sql_embed.h"
+#include "store_events.h"
 
-#define BACKOFF_MAX (300 * USEC_PER_SEC)
+#define BACKOFF_MAX (60 * USEC_PER_SEC)
+
+/* The session advisory lock that elects one sampler per database among
+ * pglifeguard instances: the bytes of "pglg". Documented in
+ * pglifeguard.ini(5). */
+#define LEADER_LOCK_KEY "1885826151"
 
 enum sampler_state {
 	SAMPLER_DOWN, /* no connection; next attempt at next_try */
 	SAMPLER_CONNECTING, /* PQconnectPoll in progress */
 	SAMPLER_IDLE, /* connected, waiting for the next tick */
+	SAMPLER_LOCK, /* pg_try_advisory_lock is running */
 	SAMPLER_SAMPLE, /* the sample query is running */
 	SAMPLER_TEXTS, /* the text query is running */
 };
@@ -49,6 +56,13 @@ struct sampler {
 	int failures; /* consecutive connection failures */
 	usec_t next_try; /* monotonic */
 	bool warned_query; /* a query warning was logged since the last success */
+	bool leader; /* holds the leadership lock on this connection */
+	bool got_lock; /* the lock query answered true */
+	bool standby_logged; /* "another instance samples" was logged */
+	bool was_standby; /* another instance held the lock since we last led */
+	bool read_all; /* the lock query: the user sees every user's statements */
+	bool warned_privilege; /* the pg_read_all_stats warning was logged */
+	char user[64]; /* the lock query: current_user */
 };
 
 static void io_cb(struct ev_loop *ev, ev_io *w, int revents);
@@ -84,6 +98,7 @@ static void watch(struct sampler *s, int events)
 
 static void disconnect(struct sampler *s)
 {
+	s->leader = false; /* a session lock goes with its connection */
 	ev_io_stop(s->ev, &s->io);
 	if (s->texts) {
 		PQclear(s->texts);
@@ -97,12 +112,19 @@ static void disconnect(struct sampler *s)
 
 /* conn_failed logs the first failure of a streak as a warning and the
  * rest at debug, so that a database that stays down does not flood the
- * log; attempts back off exponentially up to five minutes. */
+ * log; attempts back off exponentially up to a minute. */
 static void conn_failed(struct sampler *s, const char *what)
 {
 	char msg[256];
 	snprintf(msg, sizeof(msg), "%s", s->conn ? PQerrorMessage(s->conn) : "out of memory");
 	msg[strcspn(msg, "\n")] = '\0';
+	if (s->leader) {
+		log_info("monitor: database %s: no longer sampled by this instance (the sampling "
+			 "lock went with the connection)",
+			 s->name);
+		(void)store_events_leadership(s->store, s->name, false);
+		s->standby_logged = false;
+	}
 	disconnect(s);
 	usec_t backoff = s->interval << (s->failures < 5 ? s->failures : 5);
 	if (backoff > BACKOFF_MAX)
@@ -149,6 +171,17 @@ static void sample_start(struct sampler *s)
 	send_query(s, SAMPLER_SAMPLE, PQsendQuery(s->conn, sql_pgss_sample) == 1);
 }
 
+/* lock_start asks for the leadership lock; a sampler that holds it
+ * samples, the others keep asking at each tick. */
+static void lock_start(struct sampler *s)
+{
+	s->got_lock = false;
+	send_query(s, SAMPLER_LOCK,
+		   PQsendQuery(s->conn,
+			       "SELECT pg_try_advisory_lock(" LEADER_LOCK_KEY "), "
+			       "pg_has_role('pg_read_all_stats', 'USAGE'), current_user") == 1);
+}
+
 static void timer_cb(struct ev_loop *ev, ev_timer *w, int revents)
 {
 	struct sampler *s = (struct sampler *)((char *)w - offsetof(struct sampler, timer));
@@ -158,7 +191,10 @@ static void timer_cb(struct ev_loop *ev, ev_timer *w, int revents)
 			connect_start(s);
 		break;
 	case SAMPLER_IDLE:
-		sample_start(s);
+		if (s->leader)
+			sample_start(s);
+		else
+			lock_start(s);
 		break;
 	default:
 		log_debug("monitor: database %s: previous sample still running, tick skipped",
@@ -170,10 +206,12 @@ static void timer_cb(struct ev_loop *ev, ev_timer *w, int revents)
 /* query_warning names what to run for the usual causes. */
 static void query_warning(struct sampler *s, const PGresult *res)
 {
-	if (s->warned_query)
+	const char *code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	/* a shutdown or a lost connection (classes 57, 08) is the
+	 * connection's business: conn_failed logs it once, with the backoff */
+	if (s->warned_query || (code && (!strncmp(code, "57", 2) || !strncmp(code, "08", 2))))
 		return;
 	s->warned_query = true;
-	const char *code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 	const char *hint = "";
 	if (code && (!strcmp(code, "42P01") || !strcmp(code, "42883")))
@@ -413,6 +451,43 @@ static void query_done(struct sampler *s)
 	watch(s, EV_READ); /* notice the server closing the connection */
 	if (s->query_failed)
 		return;
+	if (was == SAMPLER_LOCK) {
+		if (!s->got_lock) {
+			if (!s->standby_logged)
+				log_info("monitor: database %s: another pglifeguard instance "
+					 "samples "
+					 "it (it holds advisory lock " LEADER_LOCK_KEY
+					 "); standing by",
+					 s->name);
+			s->standby_logged = true;
+			s->was_standby = true;
+			return;
+		}
+		s->leader = true;
+		s->standby_logged = false;
+		log_info("monitor: database %s: this instance samples it now (advisory "
+			 "lock " LEADER_LOCK_KEY ")",
+			 s->name);
+		(void)store_events_leadership(s->store, s->name, true);
+		/* without it, other users' statements come back without a
+		 * queryid and are left out: say so once, and sample the rest */
+		if (!s->read_all && !s->warned_privilege) {
+			log_warning(
+				"monitor: database %s: user %s cannot see other users' "
+				"statements in pg_stat_statements, they are left out; run GRANT "
+				"pg_read_all_stats TO %s",
+				s->name, s->user, s->user);
+			s->warned_privilege = true;
+		}
+		/* counters seen before another instance sampled are no baseline:
+		 * its store holds the interval in between. After a mere
+		 * reconnection they are: the interval spans the outage. */
+		if (s->was_standby)
+			snapshot_clear(&s->prev);
+		s->was_standby = false;
+		sample_start(s);
+		return;
+	}
 	if (was == SAMPLER_SAMPLE) {
 		if (!s->cur.valid)
 			return;
@@ -445,7 +520,13 @@ static void handle_result(struct sampler *s, PGresult *res)
 		PQclear(res);
 		return;
 	}
-	if (s->state == SAMPLER_SAMPLE) {
+	if (s->state == SAMPLER_LOCK) {
+		bool one = PQntuples(res) == 1 && PQnfields(res) == 3;
+		s->got_lock = one && !strcmp(PQgetvalue(res, 0, 0), "t");
+		s->read_all = !one || !strcmp(PQgetvalue(res, 0, 1), "t");
+		snprintf(s->user, sizeof(s->user), "%s", one ? PQgetvalue(res, 0, 2) : "");
+		PQclear(res);
+	} else if (s->state == SAMPLER_SAMPLE) {
 		if (!read_snapshot(s, res)) {
 			log_warning("monitor: database %s: unexpected sample result", s->name);
 			snapshot_clear(&s->cur);
@@ -477,7 +558,7 @@ static void io_cb(struct ev_loop *ev, ev_io *w, int revents)
 			if (s->failures)
 				log_info("monitor: database %s: connected again", s->name);
 			s->failures = 0;
-			sample_start(s);
+			lock_start(s);
 			return;
 		default:
 			conn_failed(s, "cannot connect");
@@ -499,7 +580,7 @@ static void io_cb(struct ev_loop *ev, ev_io *w, int revents)
 		conn_failed(s, "connection lost");
 		return;
 	}
-	if (s->state != SAMPLER_SAMPLE && s->state != SAMPLER_TEXTS) {
+	if (s->state != SAMPLER_SAMPLE && s->state != SAMPLER_TEXTS && s->state != SAMPLER_LOCK) {
 		PGnotify *n;
 		while ((n = PQnotifies(s->conn)))
 			PQfreemem(n);

@@ -6,6 +6,7 @@ enum cli_exit {
 	CLI_OK = 0,
 	CLI_USAGE = 1, /* bad arguments */
 	CLI_STORE = 2, /* store missing, foreign or unreadable */
+	CLI_CONNECT = 3, /* the pooler's admin console unreachable or refusing */
 };
 
 /* cli_top runs `top` with its own ARGC/ARGV (argv[0] is "top") on the
@@ -15,4 +16,10 @@ int cli_top(const char *store_path, int argc, char **argv);
 /* cli_locks runs `locks` (argv[0] is "locks") on the store at STORE_PATH.
  * Returns an enum cli_exit. */
 int cli_locks(const char *store_path, int argc, char **argv);
+/* cli_leaks and cli_alerts run `leaks` and `alerts` (leaks.c, alerts.c)
+ * like cli_top; cli_pools runs `pools` (pools.c) against the admin
+ * console, no store. Return an enum cli_exit. */
+int cli_leaks(const char *store_path, int argc, char **argv);
+int cli_alerts(const char *store_path, int argc, char **argv);
+int cli_pools(int argc, char **argv);
 #endif

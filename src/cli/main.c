@@ -23,8 +23,15 @@ static void usage(FILE *out)
 		     "                      blocking trees of the latest lock sample, then the\n"
 		     "                      longest waits and the blockers that held up most\n"
 		     "                      waits over the window (default 1h, 10 rows each)\n"
+		     "  leaks [--since DURATION] [--json]\n"
+		     "                      suspected connection leaks (default: last 1d)\n"
+		     "  alerts [--since DURATION] [--json]\n"
+		     "                      alerts fired and resolved (default: last 1d)\n"
+		     "  pools [-h HOST] [-p PORT] [-U USER] [--json]\n"
+		     "                      SHOW POOLS, live from the admin console\n"
 		     "\n"
-		     "exit status: 0 ok, 1 usage error, 2 store missing, foreign or unreadable\n");
+		     "exit status: 0 ok, 1 usage error, 2 store missing, foreign or unreadable,\n"
+		     "             3 admin console unreachable or refusing\n");
 }
 
 int main(int argc, char **argv)
@@ -64,6 +71,12 @@ int main(int argc, char **argv)
 		return cli_top(store, sub_argc, sub_argv);
 	if (!strcmp(cmd, "locks"))
 		return cli_locks(store, sub_argc, sub_argv);
+	if (!strcmp(cmd, "leaks"))
+		return cli_leaks(store, sub_argc, sub_argv);
+	if (!strcmp(cmd, "alerts"))
+		return cli_alerts(store, sub_argc, sub_argv);
+	if (!strcmp(cmd, "pools"))
+		return cli_pools(sub_argc, sub_argv);
 	fprintf(stderr, "pglifeguard-cli: unknown command \"%s\"\n", cmd);
 	usage(stderr);
 	return CLI_USAGE;

@@ -1,0 +1,33 @@
+/* pglifeguard-cli: what the event commands (leaks, alerts) share: time
+ * windows, JSON strings, timestamps, opening the store. */
+#ifndef PGLG_CLI_CLIFMT_H
+#define PGLG_CLI_CLIFMT_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "store.h"
+#include "timeutil.h"
+
+/* clifmt_parse_duration reads "90", "30s", "15m", "1h", "2d" into
+ * microseconds; false when TEXT is not one. */
+bool clifmt_parse_duration(const char *text, usec_t *out);
+
+/* clifmt_json_string writes S as a JSON string to OUT; NULL as null. */
+void clifmt_json_string(FILE *out, const char *s);
+
+/* clifmt_open_store opens PATH read-only for command CMD; on failure
+ * prints the reason to stderr and returns NULL (exit with CLI_STORE). */
+struct store *clifmt_open_store(const char *path);
+/* clifmt_json_row writes the current row of ST as one JSON object keyed
+ * by the column names: integers and reals as numbers (reals with
+ * microsecond precision), text as strings, NULL as null. */
+void clifmt_json_row(FILE *out, sqlite3_stmt *st);
+
+/* clifmt_events runs the event command NAME (leaks, alerts) with its own
+ * ARGC/ARGV on the store at STORE_PATH: options --since (default 1d) and
+ * --json; SQL selects the rows with ?1 bound to the start of the window,
+ * KEY names the JSON array, and TABLE prints the current row for people
+ * (HEADER first). Returns an enum cli_exit. */
+int clifmt_events(const char *store_path, int argc, char **argv, const char *name, const char *sql,
+		  const char *key, const char *header, void (*table)(sqlite3_stmt *st));
+#endif
