@@ -6,9 +6,14 @@ enum cli_exit {
 	CLI_OK = 0,
 	CLI_USAGE = 1, /* bad arguments */
 	CLI_STORE = 2, /* store missing, foreign or unreadable */
+	CLI_DB = 3, /* database unreachable or unusable (suggest) */
 };
 
 /* cli_top runs `top` with its own ARGC/ARGV (argv[0] is "top") on the
  * store at STORE_PATH. Returns an enum cli_exit. */
 int cli_top(const char *store_path, int argc, char **argv);
+
+/* cli_suggest runs `suggest` (argv[0] is "suggest") on the store at
+ * STORE_PATH against the database its -d names. Returns an enum cli_exit. */
+int cli_suggest(const char *store_path, int argc, char **argv);
 #endif

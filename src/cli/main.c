@@ -19,8 +19,15 @@ static void usage(FILE *out)
 		     "  top [--since DURATION] [--limit N] [--json]\n"
 		     "                      statements by total execution time over a window\n"
 		     "                      (DURATION like 30s, 15m, 1h, 2d; default 1h)\n"
+		     "  suggest -d CONNINFO [--since DURATION] [--limit N] [--timeout MS]\n"
+		     "          [--json | --apply-sql]\n"
+		     "                      index suggestions for the window's most expensive\n"
+		     "                      statements, checked with hypopg on the database\n"
+		     "                      CONNINFO names (its statements only); unused and\n"
+		     "                      redundant indexes\n"
 		     "\n"
-		     "exit status: 0 ok, 1 usage error, 2 store missing, foreign or unreadable\n");
+		     "exit status: 0 ok, 1 usage error, 2 store missing, foreign or unreadable,\n"
+		     "3 database unreachable or unusable (suggest)\n");
 }
 
 int main(int argc, char **argv)
@@ -58,6 +65,8 @@ int main(int argc, char **argv)
 	optind = 0; /* reset getopt for the subcommand (glibc: 0 reinitialises) */
 	if (!strcmp(cmd, "top"))
 		return cli_top(store, sub_argc, sub_argv);
+	if (!strcmp(cmd, "suggest"))
+		return cli_suggest(store, sub_argc, sub_argv);
 	fprintf(stderr, "pglifeguard-cli: unknown command \"%s\"\n", cmd);
 	usage(stderr);
 	return CLI_USAGE;
