@@ -516,7 +516,33 @@ static char *bound_text(const struct wstmt *w, int param, const char *literal, i
 	return candidates_bind(w->st, w->query, nums, lits, n);
 }
 
-static void verify_candidate(struct advisor *a, size_t si, const struct candidates_index *c)
+static void unreject(struct advisor *a, const char *table, const char *key, const char *where,
+		     int64_t queryid)
+{
+	struct advisor_result *o = a->out;
+	size_t kept = 0;
+	for (size_t i = 0; i < o->nrejected; i++) {
+		struct advisor_rejected *r = &o->rejected[i];
+		if (!strcmp(r->table, table) && !strcmp(r->key, key) &&
+		    !strcmp(r->where ? r->where : "", where ? where : "") &&
+		    r->queryid == queryid) {
+			free(r->table);
+			free(r->key);
+			free(r->where);
+			free(r->reason);
+			continue;
+		}
+		o->rejected[kept++] = *r;
+	}
+	o->nrejected = kept;
+}
+
+/* verify_candidate checks candidate C of statement SI: catalog, pg_stats,
+ * then hypopg against the statement's cost BASE (its own cost when BASE
+ * is negative; the cost with other hypothetical indexes in place in the
+ * second pass). */
+static void verify_candidate(struct advisor *a, size_t si, const struct candidates_index *c,
+			     double base)
 {
 	struct wstmt *w = &a->stmts[si];
 	int tix = w->tmap[c->table];
@@ -527,7 +553,7 @@ static void verify_candidate(struct advisor *a, size_t si, const struct candidat
 	char *where = NULL;
 	char *text = NULL;
 	int nparams;
-	double before = w->cost_before;
+	double before = base > 0 ? base : w->cost_before;
 	if (ti->pages < ADVISOR_MIN_PAGES) {
 		reject(a, ti, key, NULL, w->queryid, "tiny table: a sequential scan is cheap");
 		goto done;
@@ -624,6 +650,8 @@ static void verify_candidate(struct advisor *a, size_t si, const struct candidat
 	v->after = after;
 	v->size = size;
 	v->used = false;
+	if (base > 0)
+		unreject(a, ti->qualified, key, where, w->queryid);
 	key = where = NULL;
 done:
 	free(key);
@@ -646,7 +674,10 @@ static void add_helped(struct advisor_suggestion *s, const struct wstmt *w, doub
 	h->cost_before = before;
 	h->cost_after = after;
 	s->read_calls += w->calls;
-	s->saved_ms += w->total_ms * (1 - after / before);
+	/* against the statement's own cost: in the second pass BEFORE already
+	 * counts another suggestion's saving, which must not count twice */
+	double orig = w->cost_before > before ? w->cost_before : before;
+	s->saved_ms += w->total_ms * (before - after) / orig;
 }
 
 static void free_suggestion(struct advisor_suggestion *s)
@@ -784,6 +815,71 @@ static void build_suggestions(struct advisor *a)
 	}
 	o->nsuggestions = kept;
 	qsort(o->suggestions, o->nsuggestions, sizeof(*o->suggestions), cmp_saved);
+}
+
+/* second_pass: a join may need an index on each side before either pays
+ * off. With the best verified index of each table of statement SI in
+ * place (hypothetically), the candidates of its other tables are checked
+ * against that lower cost. */
+static void second_pass(struct advisor *a, size_t si, const struct candidates_index *cands,
+			size_t n)
+{
+	struct wstmt *w = &a->stmts[si];
+	if (w->st->ntables < 2 || w->cost_before <= 0)
+		return;
+	size_t best[16];
+	size_t nbest = 0;
+	for (size_t i = 0; i < a->nver; i++) {
+		struct verified *v = &a->ver[i];
+		if (v->stmt != si || v->where)
+			continue;
+		size_t k;
+		for (k = 0; k < nbest; k++)
+			if (a->ver[best[k]].tinfo == v->tinfo)
+				break;
+		if (k < nbest) {
+			if (v->after < a->ver[best[k]].after)
+				best[k] = i;
+		} else if (nbest < sizeof(best) / sizeof(best[0])) {
+			best[nbest++] = i;
+		}
+	}
+	if (!nbest)
+		return;
+	bool others = false;
+	for (size_t k = 0; k < n; k++) {
+		int t = w->tmap[cands[k].table];
+		bool covered = t < 0 || cands[k].partial_col;
+		for (size_t b = 0; b < nbest && !covered; b++)
+			covered = a->ver[best[b]].tinfo == t;
+		others = others || !covered;
+	}
+	if (!others)
+		return;
+	bool ok = true;
+	for (size_t b = 0; b < nbest && ok; b++) {
+		struct verified *v = &a->ver[best[b]];
+		char *isql =
+			candidates_index_sql(&v->cand, a->tables[v->tinfo].qualified, NULL, false);
+		const char *p[1] = {isql};
+		PGresult *r = exec(a, "SELECT hypopg_create_index($1)", 1, p);
+		ok = r != NULL;
+		PQclear(r);
+		free(isql);
+	}
+	int np;
+	char *text = bound_text(w, 0, NULL, &np);
+	double base = ok ? plan_cost(a, text, np, NULL, NULL) : -1;
+	free(text);
+	for (size_t k = 0; k < n && base > 0; k++) {
+		int t = w->tmap[cands[k].table];
+		bool covered = t < 0 || cands[k].partial_col;
+		for (size_t b = 0; b < nbest && !covered; b++)
+			covered = a->ver[best[b]].tinfo == t;
+		if (!covered)
+			verify_candidate(a, si, &cands[k], base);
+	}
+	exec_ok(a, "SELECT hypopg_reset()");
 }
 
 /* --- existing indexes ---------------------------------------------------- */
@@ -929,7 +1025,8 @@ int advisor_run(PGconn *conn, sqlite3 *db, const struct advisor_options *opt,
 				out->analyzed++;
 		}
 		for (size_t k = 0; k < n; k++)
-			verify_candidate(&a, i, &cands[k]);
+			verify_candidate(&a, i, &cands[k], -1);
+		second_pass(&a, i, cands, n);
 		free(cands);
 		if (PQstatus(conn) != CONNECTION_OK) {
 			fail(&a, "lost the connection");
