@@ -230,11 +230,33 @@ static void print_script(const struct advisor_result *r, usec_t since)
 	}
 }
 
-static void suggest_usage(FILE *out)
+static void suggest_usage(FILE *out, bool full)
 {
 	fprintf(out, "usage: pglifeguard-cli [-s STORE] suggest -d CONNINFO [--since DURATION] "
 		     "[--limit N]\n"
 		     "                       [--timeout MS] [--json | --apply-sql]\n");
+	if (!full)
+		return;
+	fprintf(out,
+		"\n"
+		"Index suggestions for the statements with the most execution time in the\n"
+		"store's window, each checked with hypopg on a generic plan, ranked by the\n"
+		"estimated time saved; unused and redundant indexes with their sizes.\n"
+		"\n"
+		"  -d, --dbname CONNINFO  libpq connection string or URI of the database to\n"
+		"                         advise (libpq's PG* variables fill in the rest); only\n"
+		"                         statements sampled for a database of that name count.\n"
+		"                         Needs the hypopg extension there (created if missing,\n"
+		"                         which takes a superuser)\n"
+		"  --since DURATION       window, like 30m, 1h, 2d (default 1h)\n"
+		"  --limit N              statements considered, most expensive first (default "
+		"50)\n"
+		"  --timeout MS           statement_timeout of each advisor statement (default "
+		"5000)\n"
+		"  --json                 JSON, with the rejected candidates and why\n"
+		"  --apply-sql            a script for psql: CREATE INDEX CONCURRENTLY for each\n"
+		"                         suggestion, DROP INDEX of unused/redundant commented "
+		"out\n");
 }
 
 int cli_suggest(const char *store_path, int argc, char **argv)
@@ -284,15 +306,15 @@ int cli_suggest(const char *store_path, int argc, char **argv)
 			script = true;
 			break;
 		case 'h':
-			suggest_usage(stdout);
+			suggest_usage(stdout, true);
 			return CLI_OK;
 		default:
-			suggest_usage(stderr);
+			suggest_usage(stderr, false);
 			return CLI_USAGE;
 		}
 	}
 	if (optind < argc || (json && script)) {
-		suggest_usage(stderr);
+		suggest_usage(stderr, false);
 		return CLI_USAGE;
 	}
 	char *err = NULL;
