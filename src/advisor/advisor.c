@@ -618,6 +618,19 @@ static void verify_candidate(struct advisor *a, size_t si, const struct candidat
 				goto done;
 			}
 		}
+		/* a one-table SELECT that returns a large part of the table per
+		 * call reads it all anyway */
+		if (w->st->kind == CANDIDATES_SELECT && w->st->ntables == 1 && w->calls > 0 &&
+		    ti->reltuples > 0 &&
+		    (double)w->rows / (double)w->calls > ADVISOR_MAX_SELECTIVITY * ti->reltuples) {
+			char *why =
+				xprintf("low selectivity: %.0f%% of the table's rows returned "
+					"per call, a sequential scan is right",
+					100 * (double)w->rows / (double)w->calls / ti->reltuples);
+			reject(a, ti, key, NULL, w->queryid, why);
+			free(why);
+			goto done;
+		}
 		text = bound_text(w, 0, NULL, &nparams);
 	}
 	if (before <= 0)

@@ -50,8 +50,9 @@ CREATE TABLE adv_orders (id int PRIMARY KEY, customer_id int NOT NULL, amount nu
 INSERT INTO adv_orders SELECT g, g % 50000 + 1, g % 100 FROM generate_series(1, 150000) g;
 CREATE TABLE adv_tiny (id int PRIMARY KEY, code text);
 INSERT INTO adv_tiny SELECT g, 'c' || g FROM generate_series(1, 30) g;
-CREATE TABLE adv_people (id int PRIMARY KEY, active bool NOT NULL, name text);
-INSERT INTO adv_people SELECT g, g % 2 = 0, 'person ' || g FROM generate_series(1, 100000) g;
+CREATE TABLE adv_people (id int PRIMARY KEY, active bool NOT NULL, name text, score int);
+INSERT INTO adv_people SELECT g, g % 2 = 0, 'person ' || g, g % 100
+  FROM generate_series(1, 100000) g;
 CREATE INDEX adv_people_name_idx ON adv_people (name);
 CREATE INDEX adv_people_name_id_idx ON adv_people (name, id);
 CREATE TABLE adv_log (id serial PRIMARY KEY, session_id int, message text);
@@ -75,7 +76,7 @@ PLANTED = {
 }
 DECOYS = {
     "public.adv_tiny": "tiny table",
-    "public.adv_people": "low selectivity",
+    "public.adv_people": "low selectivity: pg_stats says 50% of the rows match",
     "public.adv_log": "write-heavy",
     "public.adv_served": "served by existing index public.adv_served_ref_created",
 }
@@ -104,6 +105,8 @@ def workload(conn):
                     ("AC%08d" % (i * 997 + 1),))
         cur.execute("SELECT count(*) FROM adv_events WHERE device_id = %s AND ts >= %s "
                     "AND ts < %s", (i * 7, "2026-01-10", "2026-01-20"))
+        # served by the same index as the statement above: merged into it
+        cur.execute("SELECT id, payload FROM adv_events WHERE device_id = %s", (i * 3,))
         cur.execute("SELECT id, title FROM adv_posts ORDER BY published_at DESC LIMIT 10")
         cur.execute("SELECT id, name FROM adv_users WHERE lower(email) = lower(%s)",
                     ("user%d@example.com" % (i * 13 + 5),))
@@ -113,6 +116,9 @@ def workload(conn):
         cur.execute("SELECT * FROM adv_tiny WHERE code = %s", ("c%d" % (i % 30),))
         cur.execute("SELECT count(*) FROM adv_people WHERE active = %s", (i % 2 == 0,))
         cur.execute("SELECT id, created_at FROM adv_served WHERE customer_ref = %s", (i,))
+        if i < 10:
+            # half of the table per call: no index helps
+            cur.execute("SELECT id FROM adv_people WHERE score >= %s", (50,))
     for i in range(20):
         cur.execute("SELECT id, message FROM adv_log WHERE session_id = %s", (i,))
     for i in range(2000):
@@ -188,6 +194,9 @@ def test_finds_planted_and_no_decoys(advised, cluster):
             assert "$1" in st["query"]
             assert st["calls"] >= 40
             assert st["cost_after"] * 2 <= st["cost_before"], st
+    events = found["public.adv_events"]["statements"]
+    assert len(events) == 2, events
+    assert {"device_id = $1 AND ts >=" in st["query"] for st in events} == {True, False}
     # ranked by estimated time saved
     saved = [s["estimated_time_saved_ms"] for s in doc["suggestions"]]
     assert saved == sorted(saved, reverse=True)
@@ -195,6 +204,9 @@ def test_finds_planted_and_no_decoys(advised, cluster):
     for table, reason in DECOYS.items():
         reasons = [r["reason"] for r in doc["rejected"] if r["table"] == table]
         assert any(reason in r for r in reasons), (table, reasons)
+    people = [r["reason"] for r in doc["rejected"] if r["table"] == "public.adv_people"
+              and r["columns"] == "score"]
+    assert people and "rows returned per call" in people[0], people
     # no hypothetical index is left behind
     assert cluster.query("SELECT count(*) FROM hypopg_list_indexes")[0][0] == 0
 
