@@ -62,6 +62,7 @@ struct advisor {
 	size_t nver;
 	struct advisor_result *out;
 	char *err;
+	int depth; /* nesting of tx_begin */
 };
 
 static void *xrealloc(void *p, size_t n)
@@ -93,15 +94,59 @@ static char *xprintf(const char *fmt, ...)
 }
 
 /* exec runs SQL with text PARAMS; returns the result on success (the
- * caller PQclear()s it) or NULL. */
+ * caller PQclear()s it) or NULL. Inside a transaction a savepoint keeps a
+ * failed statement (a statement that cannot be prepared, an index hypopg
+ * refuses) from aborting the rest. */
 static PGresult *exec(struct advisor *a, const char *sql, int n, const char *const *params)
 {
+	bool sp = a->depth > 0;
+	if (sp)
+		PQclear(PQexec(a->conn, "SAVEPOINT lg_advisor"));
 	PGresult *r = PQexecParams(a->conn, sql, n, NULL, params, NULL, NULL, 0);
 	ExecStatusType s = PQresultStatus(r);
-	if (s == PGRES_TUPLES_OK || s == PGRES_COMMAND_OK)
+	bool ok = s == PGRES_TUPLES_OK || s == PGRES_COMMAND_OK;
+	if (sp)
+		PQclear(PQexec(a->conn, ok ? "RELEASE SAVEPOINT lg_advisor"
+					   : "ROLLBACK TO SAVEPOINT lg_advisor"));
+	if (ok)
 		return r;
 	PQclear(r);
 	return NULL;
+}
+
+/* tx_begin opens a short transaction (nested calls join it) with the
+ * advisor's settings local to it: nothing it sets outlives it, and it
+ * works through a transaction-pooling pooler, where consecutive
+ * transactions may reach different server connections. */
+static bool tx_begin(struct advisor *a)
+{
+	if (a->depth++ > 0)
+		return true;
+	char *sql = xprintf("BEGIN; SET LOCAL statement_timeout = %d;"
+			    " SET LOCAL lock_timeout = '1s';"
+			    " SET LOCAL plan_cache_mode = force_generic_plan",
+			    a->opt->timeout_ms);
+	PGresult *r = PQexec(a->conn, sql);
+	free(sql);
+	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	PQclear(r);
+	if (!ok && PQtransactionStatus(a->conn) != PQTRANS_IDLE)
+		PQclear(PQexec(a->conn, "ROLLBACK"));
+	if (!ok)
+		a->depth--;
+	return ok;
+}
+
+/* tx_end ends the transaction of the outermost tx_begin: rolled back (the
+ * advisor changes nothing) unless COMMIT. */
+static bool tx_end(struct advisor *a, bool commit)
+{
+	if (--a->depth > 0)
+		return true;
+	PGresult *r = PQexec(a->conn, commit ? "COMMIT" : "ROLLBACK");
+	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	PQclear(r);
+	return ok;
 }
 
 static bool exec_ok(struct advisor *a, const char *sql)
@@ -152,6 +197,8 @@ static int table_lookup(struct advisor *a, const struct candidates_table *t)
 	ti->written = written;
 	ti->missing = true;
 	const char *p[2] = {t->schema ? t->schema : "", t->name};
+	if (!tx_begin(a))
+		return (int)a->ntables++;
 	PGresult *r = exec(a, table_sql, 2, p);
 	if (r && PQntuples(r) == 1) {
 		const char *kind = PQgetvalue(r, 0, 3);
@@ -193,6 +240,7 @@ static int table_lookup(struct advisor *a, const struct candidates_table *t)
 		}
 		PQclear(r);
 	}
+	tx_end(a, false);
 	return (int)a->ntables++;
 }
 
@@ -294,7 +342,7 @@ static double selectivity(struct advisor *a, const struct tinfo *ti, const char 
 {
 	char *name = unquote(col);
 	const char *p[3] = {ti->nspname, ti->relname, name};
-	PGresult *r = exec(a, stats_sql, 3, p);
+	PGresult *r = tx_begin(a) ? exec(a, stats_sql, 3, p) : NULL;
 	double sel = -1;
 	if (r && PQntuples(r) == 1) {
 		double nullf = strtod(PQgetvalue(r, 0, 0), NULL);
@@ -305,6 +353,7 @@ static double selectivity(struct advisor *a, const struct tinfo *ti, const char 
 			sel = (1 - nullf) / nd;
 	}
 	PQclear(r);
+	tx_end(a, false);
 	free(name);
 	return sel;
 }
@@ -318,7 +367,7 @@ static char **rare_values(struct advisor *a, const struct tinfo *ti, const char 
 	*n = 0;
 	char *name = unquote(col);
 	const char *p[3] = {ti->nspname, ti->relname, name};
-	PGresult *r = exec(a, mcv_sql, 3, p);
+	PGresult *r = tx_begin(a) ? exec(a, mcv_sql, 3, p) : NULL;
 	char **vals = NULL;
 	double total = 0, maxf = 0;
 	for (int i = 0; r && i < PQntuples(r); i++) {
@@ -345,6 +394,7 @@ static char **rare_values(struct advisor *a, const struct tinfo *ti, const char 
 		}
 	}
 	PQclear(r);
+	tx_end(a, false);
 	free(name);
 	return vals;
 }
@@ -359,11 +409,15 @@ static double plan_cost(struct advisor *a, const char *text, int nparams, const 
 {
 	if (uses)
 		*uses = false;
+	if (!tx_begin(a))
+		return -1;
 	char *prep = xprintf("PREPARE lg_advisor AS %s", text);
 	bool ok = exec_ok(a, prep);
 	free(prep);
-	if (!ok)
+	if (!ok) {
+		tx_end(a, false);
 		return -1;
+	}
 	size_t cap = 64 + (size_t)nparams * 6;
 	char *ex = xrealloc(NULL, cap);
 	strcpy(ex, "EXPLAIN (FORMAT JSON) EXECUTE lg_advisor");
@@ -393,6 +447,7 @@ static double plan_cost(struct advisor *a, const char *text, int nparams, const 
 	}
 	PQclear(r);
 	exec_ok(a, "DEALLOCATE lg_advisor");
+	tx_end(a, false);
 	return cost;
 }
 
@@ -402,10 +457,13 @@ static double hypo_cost(struct advisor *a, const char *index_sql, const char *te
 			bool *uses, double *size)
 {
 	const char *p[1] = {index_sql};
-	PGresult *r = exec(a, "SELECT indexrelid, indexname FROM hypopg_create_index($1)", 1, p);
 	*uses = false;
+	if (!tx_begin(a))
+		return -1;
+	PGresult *r = exec(a, "SELECT indexrelid, indexname FROM hypopg_create_index($1)", 1, p);
 	if (!r || PQntuples(r) != 1) {
 		PQclear(r);
+		tx_end(a, false);
 		return -1;
 	}
 	char *oid = xstrdup(PQgetvalue(r, 0, 0));
@@ -419,6 +477,7 @@ static double hypo_cost(struct advisor *a, const char *index_sql, const char *te
 		PQclear(r);
 	}
 	PQclear(exec(a, "SELECT hypopg_drop_index($1::oid)", 1, op));
+	tx_end(a, false);
 	free(oid);
 	free(name);
 	return cost;
@@ -869,6 +928,8 @@ static void second_pass(struct advisor *a, size_t si, const struct candidates_in
 	}
 	if (!others)
 		return;
+	if (!tx_begin(a))
+		return;
 	bool ok = true;
 	for (size_t b = 0; b < nbest && ok; b++) {
 		struct verified *v = &a->ver[best[b]];
@@ -893,6 +954,7 @@ static void second_pass(struct advisor *a, size_t si, const struct candidates_in
 			verify_candidate(a, si, &cands[k], base);
 	}
 	exec_ok(a, "SELECT hypopg_reset()");
+	tx_end(a, false);
 }
 
 /* --- existing indexes ---------------------------------------------------- */
@@ -943,9 +1005,11 @@ static const char redundant_sql[] =
 static int load_indexes(struct advisor *a, const char *sql, struct advisor_index **out, size_t *n,
 			bool redundant)
 {
-	PGresult *r = exec(a, sql, 0, NULL);
+	PGresult *r = tx_begin(a) ? exec(a, sql, 0, NULL) : NULL;
 	if (!r) {
 		fail(a, redundant ? "cannot list redundant indexes" : "cannot list unused indexes");
+		if (a->depth)
+			tx_end(a, false);
 		return -1;
 	}
 	for (int i = 0; i < PQntuples(r); i++) {
@@ -965,6 +1029,7 @@ static int load_indexes(struct advisor *a, const char *sql, struct advisor_index
 			x->scans = strtoll(PQgetvalue(r, i, 4), NULL, 10);
 	}
 	PQclear(r);
+	tx_end(a, false);
 	return 0;
 }
 
@@ -972,27 +1037,29 @@ static int load_indexes(struct advisor *a, const char *sql, struct advisor_index
 
 static int setup(struct advisor *a)
 {
-	char *sql = xprintf("SET statement_timeout = %d", a->opt->timeout_ms);
-	bool ok = exec_ok(a, sql);
-	free(sql);
-	if (!ok || !exec_ok(a, "SET lock_timeout = '1s'") ||
-	    !exec_ok(a, "SET plan_cache_mode = force_generic_plan") ||
-	    !exec_ok(a, "SET application_name = 'pglifeguard-cli suggest'")) {
-		fail(a, "cannot set up the session");
+	if (!tx_begin(a)) {
+		fail(a, "cannot start a transaction");
 		return -1;
 	}
 	PGresult *r = exec(a, "SELECT 1 FROM pg_extension WHERE extname = 'hypopg'", 0, NULL);
 	bool have = r && PQntuples(r) == 1;
 	PQclear(r);
-	if (!have && !exec_ok(a, "CREATE EXTENSION IF NOT EXISTS hypopg")) {
+	char *why = NULL;
+	if (!have) {
+		PGresult *c = PQexec(a->conn, "CREATE EXTENSION IF NOT EXISTS hypopg");
+		have = PQresultStatus(c) == PGRES_COMMAND_OK;
+		if (!have)
+			why = xstrdup(PQresultErrorMessage(c));
+		PQclear(c);
+	}
+	if (!tx_end(a, have) && have)
+		why = xstrdup(PQerrorMessage(a->conn));
+	if (why) {
 		a->err = xprintf("hypopg is needed in database %s: install it (Debian: "
 				 "postgresql-15-hypopg) and run CREATE EXTENSION hypopg there "
 				 "as a superuser: %s",
-				 PQdb(a->conn), PQerrorMessage(a->conn));
-		return -1;
-	}
-	if (!exec_ok(a, "SELECT hypopg_reset()")) {
-		fail(a, "hypopg_reset failed");
+				 PQdb(a->conn), why);
+		free(why);
 		return -1;
 	}
 	return 0;
@@ -1051,7 +1118,6 @@ int advisor_run(PGconn *conn, sqlite3 *db, const struct advisor_options *opt,
 	    load_indexes(&a, redundant_sql, &out->redundant, &out->nredundant, true) < 0)
 		goto done;
 done:
-	exec_ok(&a, "SELECT hypopg_reset()");
 	for (size_t i = 0; i < a.nver; i++) {
 		free(a.ver[i].key);
 		free(a.ver[i].where);

@@ -324,7 +324,10 @@ int cli_suggest(const char *store_path, int argc, char **argv)
 		free(err);
 		return CLI_STORE;
 	}
-	PGconn *conn = PQconnectdb(conninfo);
+	/* CONNINFO may be a string or a URI; libpq's PG* variables fill in */
+	const char *keys[] = {"dbname", "fallback_application_name", NULL};
+	const char *vals[] = {conninfo, "pglifeguard-cli suggest", NULL};
+	PGconn *conn = PQconnectdbParams(keys, vals, 1);
 	if (PQstatus(conn) != CONNECTION_OK) {
 		/* libpq's message names host and port, never the password */
 		fprintf(stderr, "pglifeguard-cli suggest: cannot connect: %s",

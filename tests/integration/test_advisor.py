@@ -247,6 +247,42 @@ def test_errors(advised, cluster):
     assert r.returncode == 1
 
 
+def keyset(doc):
+    return {(s["table"], s["columns"], s["where"]) for s in doc["suggestions"]}
+
+
+def test_through_transaction_pooler(advised, cluster, make_pooler):
+    """Each advisor check is one short transaction with SET LOCAL: it works
+    through a transaction-pooling pooler as a non-superuser once hypopg is
+    installed, and gives the same answer."""
+    store, conninfo = advised
+    direct = suggest_json(store, conninfo)
+    pooler = make_pooler(pool_mode="transaction", default_pool_size=2)
+    via = "host=127.0.0.1 port=%d user=lg_plain dbname=lgtest password=%s" % (
+        pooler.port, cluster.passwords["lg_plain"])
+    doc = suggest_json(store, via)
+    assert keyset(doc) == keyset(direct)
+    assert keyset(doc) >= {(t, k, w) for t, (k, w) in PLANTED.items()}
+
+
+def test_hypopg_missing(advised, cluster):
+    store, _ = advised
+    cluster.query("DROP DATABASE IF EXISTS adv_nohypo")
+    cluster.query("CREATE DATABASE adv_nohypo")
+    try:
+        # lg_plain may not create the (untrusted) extension
+        r = cli("-s", store, "suggest", "-d",
+                "host=127.0.0.1 port=%d user=lg_plain dbname=adv_nohypo password=%s" % (
+                    cluster.port, cluster.passwords["lg_plain"]))
+        assert r.returncode == 3, (r.stdout, r.stderr)
+        assert "hypopg is needed in database adv_nohypo" in r.stderr
+        assert "lg-plain-pw" not in r.stderr
+        assert cluster.query("SELECT count(*) FROM pg_extension WHERE extname = 'hypopg'",
+                             dbname="adv_nohypo")[0][0] == 0
+    finally:
+        cluster.query("DROP DATABASE IF EXISTS adv_nohypo")
+
+
 def test_apply_sql_builds_the_indexes(advised, cluster):
     """Last: it changes the database. The script runs as it is with psql;
     afterwards the planted statements are served and nothing is suggested."""
