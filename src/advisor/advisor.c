@@ -7,14 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "advisor/advisor_internal.h"
 #include "advisor/candidates.h"
-
-struct tinfo_index {
-	char *name;
-	char *keys[CANDIDATES_MAX_COLS * 2];
-	int nkeys;
-	bool partial;
-};
 
 /* What the catalog says about one table, looked up once. */
 struct tinfo {
@@ -254,10 +248,7 @@ static bool has_column(void *ctx, const struct candidates_table *t, const char *
 	return false;
 }
 
-/* norm reduces an index key to compare it: no blanks, quotes, parentheses,
- * casts (lower(email::text) and lower(email) are the same key) or
- * direction. */
-static void norm(const char *in, char *out, size_t size)
+void advisor_norm_key(const char *in, char *out, size_t size)
 {
 	size_t n = 0;
 	for (const char *p = in; *p && n + 1 < size; p++) {
@@ -280,27 +271,26 @@ static void norm(const char *in, char *out, size_t size)
 		*d = '\0';
 }
 
-/* served tells whether an existing index has the candidate's columns as its
- * leading keys: the equality columns in any order, then the others. */
-static const char *served(const struct tinfo *ti, const struct candidates_index *c)
+const char *advisor_served_by(const struct tinfo_index *indexes, size_t n,
+			      const struct candidates_index *c)
 {
-	for (size_t i = 0; i < ti->nindexes; i++) {
-		const struct tinfo_index *x = &ti->indexes[i];
+	for (size_t i = 0; i < n; i++) {
+		const struct tinfo_index *x = &indexes[i];
 		if (x->partial || x->nkeys < c->ncols)
 			continue;
 		bool ok = true;
 		for (int k = 0; k < c->ncols && ok; k++) {
 			char want[256], have[256];
-			norm(c->cols[k], want, sizeof(want));
+			advisor_norm_key(c->cols[k], want, sizeof(want));
 			if (k < c->neq) {
 				bool found = false;
 				for (int j = 0; j < c->neq && !found; j++) {
-					norm(x->keys[j], have, sizeof(have));
+					advisor_norm_key(x->keys[j], have, sizeof(have));
 					found = !strcmp(want, have);
 				}
 				ok = found;
 			} else {
-				norm(x->keys[k], have, sizeof(have));
+				advisor_norm_key(x->keys[k], have, sizeof(have));
 				ok = !strcmp(want, have);
 			}
 		}
@@ -617,7 +607,7 @@ static void verify_candidate(struct advisor *a, size_t si, const struct candidat
 		reject(a, ti, key, NULL, w->queryid, "tiny table: a sequential scan is cheap");
 		goto done;
 	}
-	const char *by = served(ti, c);
+	const char *by = advisor_served_by(ti->indexes, ti->nindexes, c);
 	if (by) {
 		char *why = xprintf("served by existing index %s", by);
 		reject(a, ti, key, NULL, w->queryid, why);
