@@ -391,6 +391,49 @@ static char **rare_values(struct advisor *a, const struct tinfo *ti, const char 
 
 /* --- plans ------------------------------------------------------------- */
 
+/* prepare prepares TEXT as lg_advisor inside the current transaction. A
+ * parameter whose type the text does not determine (`SELECT $1 FROM t
+ * WHERE ...`, from a normalized `SELECT 1`) is declared text and the
+ * PREPARE retried; the others stay unknown, that is inferred. */
+static bool prepare(struct advisor *a, const char *text, int nparams)
+{
+	bool *as_text = calloc((size_t)nparams + 1, sizeof(bool));
+	if (!as_text)
+		abort();
+	bool ok = false;
+	for (int attempt = 0; attempt <= nparams && attempt < 32; attempt++) {
+		size_t cap = strlen(text) + 64 + (size_t)nparams * 10;
+		char *sql = xrealloc(NULL, cap);
+		strcpy(sql, "PREPARE lg_advisor");
+		for (int i = 1; i <= nparams && attempt > 0; i++) {
+			strcat(sql, i == 1 ? "(" : ", ");
+			strcat(sql, as_text[i] ? "text" : "unknown");
+		}
+		if (nparams && attempt > 0)
+			strcat(sql, ")");
+		strcat(sql, " AS ");
+		strcat(sql, text);
+		PQclear(PQexec(a->conn, "SAVEPOINT lg_advisor"));
+		PGresult *r = PQexec(a->conn, sql);
+		free(sql);
+		ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+		PQclear(PQexec(a->conn, ok ? "RELEASE SAVEPOINT lg_advisor"
+					   : "ROLLBACK TO SAVEPOINT lg_advisor"));
+		const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+		const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+		const char *dollar = msg ? strchr(msg, '$') : NULL;
+		int n = dollar ? atoi(dollar + 1) : 0;
+		bool retry = !ok && state && !strcmp(state, "42P18") && n >= 1 && n <= nparams &&
+			     !as_text[n];
+		PQclear(r);
+		if (!retry)
+			break;
+		as_text[n] = true;
+	}
+	free(as_text);
+	return ok;
+}
+
 /* plan_cost plans TEXT (with NPARAMS parameters) as a generic plan and
  * returns its total cost, or -1; *USES tells whether index INDEX_NAME (may
  * be NULL) appears in the plan. */
@@ -401,10 +444,7 @@ static double plan_cost(struct advisor *a, const char *text, int nparams, const 
 		*uses = false;
 	if (!tx_begin(a))
 		return -1;
-	char *prep = xprintf("PREPARE lg_advisor AS %s", text);
-	bool ok = exec_ok(a, prep);
-	free(prep);
-	if (!ok) {
+	if (!prepare(a, text, nparams)) {
 		tx_end(a, false);
 		return -1;
 	}

@@ -103,6 +103,8 @@ def workload(conn):
     for i in range(40):
         cur.execute("SELECT id, balance FROM adv_accounts WHERE account_no = %s",
                     ("AC%08d" % (i * 997 + 1),))
+        # `SELECT $1 FROM` once normalized: $1's type comes from nowhere
+        cur.execute("SELECT 1 FROM adv_accounts WHERE account_no = %s", ("AC%08d" % i,))
         cur.execute("SELECT count(*) FROM adv_events WHERE device_id = %s AND ts >= %s "
                     "AND ts < %s", (i * 7, "2026-01-10", "2026-01-20"))
         # served by the same index as the statement above: merged into it
@@ -194,6 +196,8 @@ def test_finds_planted_and_no_decoys(advised, cluster):
             assert "$1" in st["query"]
             assert st["calls"] >= 40
             assert st["cost_after"] * 2 <= st["cost_before"], st
+    accounts = found["public.adv_accounts"]["statements"]
+    assert sorted(st["query"].split()[1] for st in accounts) == ["$1", "id,"], accounts
     events = found["public.adv_events"]["statements"]
     assert len(events) == 2, events
     assert {"device_id = $1 AND ts >=" in st["query"] for st in events} == {True, False}
