@@ -135,6 +135,8 @@ static bool tx_begin(struct advisor *a)
  * advisor changes nothing) unless COMMIT. */
 static bool tx_end(struct advisor *a, bool commit)
 {
+	if (a->depth <= 0) /* its tx_begin failed */
+		return false;
 	if (--a->depth > 0)
 		return true;
 	PGresult *r = PQexec(a->conn, commit ? "COMMIT" : "ROLLBACK");
@@ -346,6 +348,19 @@ static double selectivity(struct advisor *a, const struct tinfo *ti, const char 
 	tx_end(a, false);
 	free(name);
 	return sel;
+}
+
+/* null_frac returns pg_stats' null_frac of COL, or -1. */
+static double null_frac(struct advisor *a, const struct tinfo *ti, const char *col)
+{
+	char *name = unquote(col);
+	const char *p[3] = {ti->nspname, ti->relname, name};
+	PGresult *r = tx_begin(a) ? exec(a, stats_sql, 3, p) : NULL;
+	double nf = r && PQntuples(r) == 1 ? strtod(PQgetvalue(r, 0, 0), NULL) : -1;
+	PQclear(r);
+	tx_end(a, false);
+	free(name);
+	return nf;
 }
 
 /* rare_values returns the SQL literals (quoted) of the values of COL rarer
@@ -654,7 +669,18 @@ static void verify_candidate(struct advisor *a, size_t si, const struct candidat
 		free(why);
 		goto done;
 	}
-	if (c->partial_col) {
+	if (c->partial_col && c->partial_use != CANDIDATES_EQ) {
+		bool isnull = c->partial_use == CANDIDATES_ISNULL;
+		double nf = null_frac(a, ti, c->partial_col);
+		double share = isnull ? nf : 1 - nf;
+		bool fits = nf >= 0 && share < ADVISOR_RARE_FREQ && w->calls > 0 &&
+			    (double)w->rows / (double)w->calls <=
+				    (ti->reltuples > 0 ? ti->reltuples : 0) * ADVISOR_RARE_FREQ;
+		if (!fits)
+			goto done; /* not rare: nothing to say */
+		where = xprintf("%s IS %sNULL", c->partial_col, isnull ? "" : "NOT ");
+		text = bound_text(w, 0, NULL, &nparams);
+	} else if (c->partial_col) {
 		int n = 0;
 		double freq = 0;
 		char **vals = rare_values(a, ti, c->partial_col, &n, &freq);
@@ -1038,8 +1064,7 @@ static int load_indexes(struct advisor *a, const char *sql, struct advisor_index
 	PGresult *r = tx_begin(a) ? exec(a, sql, 0, NULL) : NULL;
 	if (!r) {
 		fail(a, redundant ? "cannot list redundant indexes" : "cannot list unused indexes");
-		if (a->depth)
-			tx_end(a, false);
+		tx_end(a, false);
 		return -1;
 	}
 	for (int i = 0; i < PQntuples(r); i++) {

@@ -494,6 +494,18 @@ static void qual(struct walk *w, json_object *node, int scope)
 				qual(w, json_object_array_get_idx(args, i), scope);
 		return;
 	}
+	if (!strcmp(type, "NullTest")) {
+		const char *kind = get_str(body, "nulltesttype");
+		int t;
+		char *e = NULL;
+		bool x;
+		if (kind && col_expr(w, get(body, "arg"), scope, &t, &e, &x) && !x)
+			add_ref(w, t, scope, e, x,
+				strcmp(kind, "IS_NULL") ? CANDIDATES_NOTNULL : CANDIDATES_ISNULL, 0,
+				false, false);
+		free(e);
+		return;
+	}
 	if (!strcmp(type, "A_Expr"))
 		a_expr(w, body, scope);
 	else if (!strcmp(type, "SubLink"))
@@ -733,7 +745,8 @@ static bool same_cols(const struct candidates_index *a, const struct candidates_
 	if (a->table != b->table || a->ncols != b->ncols)
 		return false;
 	if ((a->partial_col == NULL) != (b->partial_col == NULL) ||
-	    (a->partial_col && strcmp(a->partial_col, b->partial_col)))
+	    (a->partial_col && strcmp(a->partial_col, b->partial_col)) ||
+	    a->partial_use != b->partial_use)
 		return false;
 	for (int i = 0; i < a->ncols; i++)
 		if (strcmp(a->cols[i], b->cols[i]) || a->desc[i] != b->desc[i])
@@ -845,8 +858,9 @@ size_t candidates_build(const struct candidates_stmt *st, struct candidates_inde
 		/* partial: the other columns, under WHERE col = <rare value> */
 		for (size_t i = 0; i < st->nrefs; i++) {
 			const struct candidates_ref *r = &st->refs[i];
-			if (r->table != (int)t || r->use != CANDIDATES_EQ || !r->param || r->join ||
-			    r->is_expr)
+			bool nulltest = r->use == CANDIDATES_ISNULL || r->use == CANDIDATES_NOTNULL;
+			if (r->table != (int)t || r->is_expr || r->join ||
+			    !(nulltest || (r->use == CANDIDATES_EQ && r->param)))
 				continue;
 			struct candidates_index p = {.table = (int)t};
 			for (int k = 0; k < main.ncols; k++) {
@@ -865,6 +879,7 @@ size_t candidates_build(const struct candidates_stmt *st, struct candidates_inde
 			}
 			p.partial_col = r->expr;
 			p.partial_param = r->param;
+			p.partial_use = r->use;
 			push(out, &n, &p);
 		}
 	}

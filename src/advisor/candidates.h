@@ -21,6 +21,8 @@ enum candidates_use {
 	CANDIDATES_EQ, /* col = value, col IN (...), join col = other.col */
 	CANDIDATES_RANGE, /* <, >, <=, >=, BETWEEN */
 	CANDIDATES_SORT, /* ORDER BY key of a statement with LIMIT */
+	CANDIDATES_ISNULL, /* col IS NULL: only a partial index predicate */
+	CANDIDATES_NOTNULL, /* col IS NOT NULL: likewise */
 };
 
 /* One table the statement reads or writes (a FROM item, a join side, the
@@ -66,8 +68,8 @@ struct candidates_stmt {
  * the statement's refs. PARTIAL_COL (borrowed, or NULL) is a column
  * compared with $PARTIAL_PARAM that may make a partial index
  * "WHERE col = rare value"; whether it is rare is decided later with
- * pg_stats. NEQ is the number of leading equality columns (their order
- * does not matter to an index that serves them). */
+ * pg_stats; or PARTIAL_USE says it is an IS [NOT] NULL test. NEQ is the number of leading equality
+ * columns (their order does not matter to an index that serves them). */
 struct candidates_index {
 	int table;
 	const char *cols[CANDIDATES_MAX_COLS];
@@ -77,6 +79,9 @@ struct candidates_index {
 	int neq;
 	const char *partial_col;
 	int partial_param;
+	/* CANDIDATES_EQ: "col = rare value"; CANDIDATES_ISNULL or _NOTNULL:
+	 * "col IS [NOT] NULL", kept when pg_stats says that is rare */
+	enum candidates_use partial_use;
 };
 
 /* candidates_parse parses QUERY (one statement, $n placeholders allowed)

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.skipif(ON_PGBOUNCER, reason="the advisor is pglifeguard
 CLI = os.environ.get("PGLIFEGUARD_CLI") or os.path.join(
     os.path.dirname(os.environ.get("PGLIFEGUARD", "build/pglifeguard")), "pglifeguard-cli")
 
-TABLES = ["adv_customers", "adv_orders", "adv_accounts", "adv_events", "adv_posts", "adv_users", "adv_tickets", "adv_tiny",
+TABLES = ["adv_jobs", "adv_customers", "adv_orders", "adv_accounts", "adv_events", "adv_posts", "adv_users", "adv_tickets", "adv_tiny",
           "adv_people", "adv_log", "adv_served"]
 
 SETUP = """
@@ -48,6 +48,10 @@ CREATE TABLE adv_customers (id int PRIMARY KEY, email text NOT NULL);
 INSERT INTO adv_customers SELECT g, 'c' || g || '@example.org' FROM generate_series(1, 50000) g;
 CREATE TABLE adv_orders (id int PRIMARY KEY, customer_id int NOT NULL, amount numeric);
 INSERT INTO adv_orders SELECT g, g % 50000 + 1, g % 100 FROM generate_series(1, 150000) g;
+CREATE TABLE adv_jobs (id int PRIMARY KEY, created_at timestamptz NOT NULL,
+  processed_at timestamptz);
+INSERT INTO adv_jobs SELECT g, '2026-01-01'::timestamptz + g * interval '1 second',
+  CASE WHEN g % 250 <> 0 THEN '2026-02-01'::timestamptz END FROM generate_series(1, 100000) g;
 CREATE TABLE adv_tiny (id int PRIMARY KEY, code text);
 INSERT INTO adv_tiny SELECT g, 'c' || g FROM generate_series(1, 30) g;
 CREATE TABLE adv_people (id int PRIMARY KEY, active bool NOT NULL, name text, score int);
@@ -73,6 +77,8 @@ PLANTED = {
     # a join needs both: the second only pays off once the first exists
     "public.adv_orders": ("customer_id", None),
     "public.adv_customers": ("email", None),
+    # a queue: the few rows still to process, oldest first
+    "public.adv_jobs": ("created_at", "processed_at IS NULL"),
 }
 DECOYS = {
     "public.adv_tiny": "tiny table",
@@ -115,6 +121,8 @@ def workload(conn):
         cur.execute("SELECT id, subject FROM adv_tickets WHERE status = %s", ("open",))
         cur.execute("SELECT o.id, o.amount FROM adv_orders o JOIN adv_customers c "
                     "ON c.id = o.customer_id WHERE c.email = %s", ("c%d@example.org" % i,))
+        cur.execute("SELECT id FROM adv_jobs WHERE processed_at IS NULL ORDER BY created_at "
+                    "LIMIT 10")
         cur.execute("SELECT * FROM adv_tiny WHERE code = %s", ("c%d" % (i % 30),))
         cur.execute("SELECT count(*) FROM adv_people WHERE active = %s", (i % 2 == 0,))
         cur.execute("SELECT id, created_at FROM adv_served WHERE customer_ref = %s", (i,))

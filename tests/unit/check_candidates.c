@@ -26,9 +26,12 @@ static void keys(const struct candidates_stmt *st, char *buf, size_t size)
 	for (size_t i = 0; i < n; i++) {
 		char *k = candidates_key(&c[i]);
 		size_t len = strlen(buf);
-		snprintf(buf + len, size - len, "%s%s(%s)%s%s", i ? "; " : "",
+		snprintf(buf + len, size - len, "%s%s(%s)%s%s%s", i ? "; " : "",
 			 st->tables[c[i].table].name, k, c[i].partial_col ? " WHERE " : "",
-			 c[i].partial_col ? c[i].partial_col : "");
+			 c[i].partial_col ? c[i].partial_col : "",
+			 c[i].partial_use == CANDIDATES_ISNULL    ? " IS NULL"
+			 : c[i].partial_use == CANDIDATES_NOTNULL ? " IS NOT NULL"
+								  : "");
 		free(k);
 	}
 	free(c);
@@ -86,6 +89,17 @@ START_TEST(test_order_by_limit)
 	ck_assert(st->has_limit);
 	ck_assert_int_eq(st->limit_param, 1);
 	candidates_stmt_free(st);
+}
+END_TEST
+
+START_TEST(test_null_tests)
+{
+	/* a queue: the rare unprocessed rows, oldest first */
+	CHECK_KEYS("SELECT id FROM jobs WHERE processed_at IS NULL ORDER BY created_at LIMIT $1",
+		   "jobs(created_at); jobs(created_at) WHERE processed_at IS NULL");
+	CHECK_KEYS("SELECT id FROM jobs WHERE error IS NOT NULL AND kind = $1",
+		   "jobs(kind); jobs(kind) WHERE error IS NOT NULL; jobs(kind) WHERE kind");
+	CHECK_KEYS("SELECT id FROM jobs WHERE lower(a) IS NULL", "");
 }
 END_TEST
 
@@ -235,6 +249,7 @@ static Suite *candidates_suite(void)
 	tcase_add_test(tc, test_equality);
 	tcase_add_test(tc, test_equality_before_range);
 	tcase_add_test(tc, test_order_by_limit);
+	tcase_add_test(tc, test_null_tests);
 	tcase_add_test(tc, test_expression);
 	tcase_add_test(tc, test_aliases_and_joins);
 	tcase_add_test(tc, test_ambiguous_columns);
