@@ -1,6 +1,7 @@
 """The index advisor (`pglifeguard-cli suggest`): a workload with planted
 missing indexes (equality, equality + range, ORDER BY ... LIMIT, lower(email),
-a rare status value) and decoys (a tiny table, a low-selectivity predicate, a
+a rare status value, a join needing an index on each side, a queue's rare
+IS NULL rows) and decoys (a tiny table, low-selectivity predicates, a
 write-heavy table, a query an index already serves) runs through pglifeguard,
 which samples pg_stat_statements into its store; suggest --json must find
 every planted index and nothing for the decoys, each checked with hypopg. The

@@ -241,6 +241,51 @@ START_TEST(test_bind)
 }
 END_TEST
 
+START_TEST(test_many_shapes)
+{
+	/* whatever the shape, parsing and building neither crash nor leak */
+	static const char *const sqls[] = {
+		"WITH r AS (SELECT id FROM a WHERE x = $1) SELECT * FROM r JOIN b ON b.id = r.id",
+		"SELECT * FROM a WHERE x = $1 UNION ALL SELECT * FROM b WHERE y > $2",
+		"SELECT count(*) OVER (PARTITION BY a), b FROM t WHERE c = $1 ORDER BY 1 LIMIT 5",
+		"SELECT * FROM (SELECT a, b FROM t WHERE c = $1) s WHERE s.a > $2",
+		"SELECT * FROM generate_series($1::int, $2) g JOIN t ON t.id = g",
+		"SELECT t.* FROM t, LATERAL (SELECT * FROM u WHERE u.t_id = t.id LIMIT 1) x",
+		"UPDATE pgbench_accounts SET abalance = abalance + $1 WHERE aid = $2",
+		"INSERT INTO t SELECT * FROM u WHERE v = $1 ON CONFLICT (id) DO NOTHING",
+		"DELETE FROM t WHERE id IN (SELECT id FROM t WHERE ts < now() - $1::interval)",
+		"SELECT * FROM s.t x WHERE x.a = $1 AND s.t.b = $2 AND x.c IS NULL",
+		"SELECT * FROM t WHERE (a, b) = ($1, $2) AND c = ANY(ARRAY[$3, $4])",
+		"SELECT * FROM t WHERE a = b AND c = c",
+		"SELECT * FROM t ORDER BY a LIMIT ALL",
+		"SELECT * FROM t ORDER BY a LIMIT NULL",
+		"SELECT 1",
+		"BEGIN",
+		"COPY t FROM STDIN",
+		"SELECT * FROM t WHERE f(a, b) = $1 AND g(t.c, $2) = $3",
+		"SELECT * FROM t1 JOIN t2 USING (id) JOIN t3 ON t3.k = t2.k WHERE t1.x = $1",
+	};
+	for (size_t i = 0; i < sizeof(sqls) / sizeof(sqls[0]); i++) {
+		struct candidates_stmt *st = parse(sqls[i]);
+		candidates_resolve_columns(st, has_column, NULL);
+		struct candidates_index *c;
+		size_t n = candidates_build(st, &c);
+		for (size_t k = 0; k < n; k++) {
+			char *sql = candidates_index_sql(&c[k], "x", NULL, false);
+			ck_assert_ptr_nonnull(strstr(sql, "CREATE INDEX ON x ("));
+			free(sql);
+		}
+		free(c);
+		char *b = candidates_bind(st, sqls[i], NULL, NULL, 0);
+		ck_assert_str_eq(b, sqls[i]);
+		free(b);
+		candidates_stmt_free(st);
+	}
+	CHECK_KEYS("SELECT * FROM t1 JOIN t2 USING (id) JOIN t3 ON t3.k = t2.k WHERE t1.x = $1",
+		   "t1(x); t1(x) WHERE x; t2(k); t3(k)");
+}
+END_TEST
+
 static Suite *candidates_suite(void)
 {
 	Suite *s = suite_create("candidates");
@@ -256,6 +301,7 @@ static Suite *candidates_suite(void)
 	tcase_add_test(tc, test_write_statements);
 	tcase_add_test(tc, test_sql_and_quoting);
 	tcase_add_test(tc, test_bind);
+	tcase_add_test(tc, test_many_shapes);
 	suite_add_tcase(s, tc);
 	return s;
 }
