@@ -163,7 +163,10 @@ static void print_table(const struct advisor_result *r, usec_t since)
 	char size[32];
 	printf("Index suggestions for database %s (window %llds: %ld statements, %ld planned)\n",
 	       r->database, (long long)(since / USEC_PER_SEC), r->statements, r->analyzed);
-	if (!r->nsuggestions)
+	if (!r->statements)
+		printf("  (no statements of this database sampled in the window: is it in "
+		       "monitor_databases, and pg_stat_statements installed?)\n");
+	else if (!r->nsuggestions)
 		printf("  (none)\n");
 	for (size_t i = 0; i < r->nsuggestions; i++) {
 		const struct advisor_suggestion *s = &r->suggestions[i];
