@@ -130,6 +130,10 @@ def workload(conn):
         if i < 10:
             # half of the table per call: no index helps
             cur.execute("SELECT id FROM adv_people WHERE score >= %s", (50,))
+        # pgbench's tables: every predicate is served by a primary key
+        cur.execute("SELECT abalance FROM pgbench_accounts WHERE aid = %s", (i * 101 + 1,))
+        cur.execute("SELECT t.tbalance, b.bbalance FROM pgbench_tellers t JOIN pgbench_branches b "
+                    "ON b.bid = t.bid WHERE t.tid = %s", (i % 10 + 1,))
     for i in range(20):
         cur.execute("SELECT id, message FROM adv_log WHERE session_id = %s", (i,))
     for i in range(2000):
@@ -188,7 +192,7 @@ def test_finds_planted_and_no_decoys(advised, cluster):
         with open(os.environ["LG_ADVISOR_DUMP"], "w") as f:
             json.dump(doc, f, indent=1)
     assert doc["database"] == "lgtest"
-    found = {s["table"]: s for s in doc["suggestions"] if s["table"].startswith("public.adv_")}
+    found = {s["table"]: s for s in doc["suggestions"]}
     assert set(found) == set(PLANTED), json.dumps(doc, indent=1)
     for table, (key, where) in PLANTED.items():
         s = found[table]
@@ -220,6 +224,8 @@ def test_finds_planted_and_no_decoys(advised, cluster):
     people = [r["reason"] for r in doc["rejected"] if r["table"] == "public.adv_people"
               and r["columns"] == "score"]
     assert people and "rows returned per call" in people[0], people
+    pgbench = {r["table"] for r in doc["rejected"] if "pgbench" in r["table"]}
+    assert {"public.pgbench_accounts", "public.pgbench_tellers"} <= pgbench, doc["rejected"]
     # no hypothetical index is left behind
     assert cluster.query("SELECT count(*) FROM hypopg_list_indexes")[0][0] == 0
 
