@@ -536,11 +536,24 @@ static const char workload_sql[] =
 	" JOIN sample_intervals AS i ON i.id = s.interval_id"
 	" JOIN statements AS t"
 	"  ON t.queryid = s.queryid AND t.userid = s.userid AND t.dbid = s.dbid"
-	" WHERE i.end_us >= ?1 AND i.dbname = ?2"
+	" WHERE i.end_us >= ?1 AND (s.dbid = ?3 OR i.dbname = ?2)"
 	" GROUP BY s.queryid, t.query ORDER BY 4 DESC";
 
+/* load_workload reads the window's statements of the database the
+ * connection is on: by its OID (whatever name the pooler's [databases]
+ * gives it) or, for a copy of it elsewhere, by name. */
 static int load_workload(struct advisor *a, sqlite3 *db)
 {
+	int64_t dbid = -1;
+	if (tx_begin(a)) {
+		PGresult *r =
+			exec(a, "SELECT oid FROM pg_database WHERE datname = current_database()", 0,
+			     NULL);
+		if (r && PQntuples(r) == 1)
+			dbid = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+		PQclear(r);
+		tx_end(a, false);
+	}
 	sqlite3_stmt *q = NULL;
 	if (sqlite3_prepare_v2(db, workload_sql, -1, &q, NULL) != SQLITE_OK) {
 		a->err = xprintf("cannot read the store: %s", sqlite3_errmsg(db));
@@ -548,6 +561,7 @@ static int load_workload(struct advisor *a, sqlite3 *db)
 	}
 	sqlite3_bind_int64(q, 1, a->opt->from_us);
 	sqlite3_bind_text(q, 2, PQdb(a->conn), -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(q, 3, dbid);
 	int rc;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		const char *text = (const char *)sqlite3_column_text(q, 1);

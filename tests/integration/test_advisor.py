@@ -12,6 +12,7 @@ indexes are listed with their sizes."""
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import tempfile
 
@@ -164,11 +165,15 @@ def advised(cluster, store_dir):
     store = os.path.join(store_dir, "store.db")
     conninfo = "host=%s port=%d user=postgres dbname=lgtest" % (cluster.host, cluster.port)
     try:
+        # the application's name for the database is not PostgreSQL's: the
+        # store knows it as advapp, suggest -d names lgtest
         with running_pooler(cluster, pool_mode="transaction", store_path=store,
                             sample_interval=1, monitor_user="lg_plain",
-                            monitor_databases="lgtest") as pooler:
+                            monitor_databases="advapp",
+                            databases={"advapp": "host=127.0.0.1 port=%d dbname=lgtest"
+                                       % cluster.port}) as pooler:
             assert wait_for(lambda: os.path.exists(store), 20), pooler.log()[-3000:]
-            conn = pooler.connect()
+            conn = pooler.connect(dbname="advapp")
             try:
                 workload(conn)
             finally:
@@ -192,6 +197,13 @@ def test_finds_planted_and_no_decoys(advised, cluster):
         with open(os.environ["LG_ADVISOR_DUMP"], "w") as f:
             json.dump(doc, f, indent=1)
     assert doc["database"] == "lgtest"
+    # found through the database's OID: the store names it advapp
+    db = sqlite3.connect("file:%s?mode=ro" % store, uri=True)
+    try:
+        names = {r[0] for r in db.execute("SELECT DISTINCT dbname FROM sample_intervals")}
+    finally:
+        db.close()
+    assert names == {"advapp"}
     found = {s["table"]: s for s in doc["suggestions"]}
     assert set(found) == set(PLANTED), json.dumps(doc, indent=1)
     for table, (key, where) in PLANTED.items():
