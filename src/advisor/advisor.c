@@ -237,6 +237,28 @@ static int table_lookup(struct advisor *a, const struct candidates_table *t)
 		PQclear(r);
 	}
 	tx_end(a, false);
+	/* never analyzed (reltuples -1): without pg_stats every estimate is a
+	 * default; ANALYZE reads a sample and blocks neither reads nor writes */
+	if (!ti->missing && ti->reltuples < 0 && ti->pages >= ADVISOR_MIN_PAGES &&
+	    a->opt->analyze && tx_begin(a)) {
+		char *sql = xprintf("ANALYZE %s", ti->qualified);
+		bool ok = exec_ok(a, sql);
+		free(sql);
+		/* a role that may not analyze it gets a warning, not an error */
+		if (tx_end(a, ok) && ok && tx_begin(a)) {
+			r = exec(a, table_sql, 2, p);
+			if (r && PQntuples(r) == 1)
+				ti->reltuples = strtod(PQgetvalue(r, 0, 5), NULL);
+			PQclear(r);
+			tx_end(a, false);
+		}
+		if (ti->reltuples >= 0) {
+			struct advisor_result *o = a->out;
+			o->analyzed_tables = xrealloc(o->analyzed_tables,
+						      (o->nanalyzed_tables + 1) * sizeof(char *));
+			o->analyzed_tables[o->nanalyzed_tables++] = xstrdup(ti->qualified);
+		}
+	}
 	return (int)a->ntables++;
 }
 
@@ -1235,6 +1257,9 @@ void advisor_result_free(struct advisor_result *o)
 		free(o->rejected[i].reason);
 	}
 	free(o->rejected);
+	for (size_t i = 0; i < o->nanalyzed_tables; i++)
+		free(o->analyzed_tables[i]);
+	free(o->analyzed_tables);
 	struct advisor_index *lists[2] = {o->unused, o->redundant};
 	size_t counts[2] = {o->nunused, o->nredundant};
 	for (int l = 0; l < 2; l++) {

@@ -34,6 +34,7 @@ struct advisor_options {
 	int64_t from_us; /* window start, wall clock */
 	long max_statements; /* most expensive statements considered */
 	int timeout_ms; /* statement_timeout of every advisor statement */
+	bool analyze; /* ANALYZE a table that has never been analyzed */
 };
 
 struct advisor_helped {
@@ -87,6 +88,8 @@ struct advisor_result {
 	size_t nunused;
 	struct advisor_index *redundant;
 	size_t nredundant;
+	char **analyzed_tables; /* tables this run ran ANALYZE on */
+	size_t nanalyzed_tables;
 };
 
 /* advisor_run reads the window from DB (the store, borrowed) for the

@@ -20,7 +20,7 @@ static void usage(FILE *out)
 		     "                      statements by total execution time over a window\n"
 		     "                      (DURATION like 30s, 15m, 1h, 2d; default 1h)\n"
 		     "  suggest -d CONNINFO [--since DURATION] [--limit N] [--timeout MS]\n"
-		     "          [--json | --apply-sql]\n"
+		     "          [--no-analyze] [--json | --apply-sql]\n"
 		     "                      index suggestions for the window's most expensive\n"
 		     "                      statements, checked with hypopg on the database\n"
 		     "                      CONNINFO names (its statements only); unused and\n"

@@ -155,7 +155,12 @@ static void print_json(const struct advisor_result *r, usec_t since)
 			putchar('}');
 		}
 	}
-	printf("%s]}\n", counts[1] ? "\n " : "");
+	printf("%s],\n \"analyzed_tables\": [", counts[1] ? "\n " : "");
+	for (size_t i = 0; i < r->nanalyzed_tables; i++) {
+		fputs(i ? ", " : "", stdout);
+		json_str(r->analyzed_tables[i]);
+	}
+	printf("]}\n");
 }
 
 static void print_table(const struct advisor_result *r, usec_t since)
@@ -184,6 +189,9 @@ static void print_table(const struct advisor_result *r, usec_t since)
 	}
 	if (r->nrejected)
 		printf("\n(%zu candidates rejected: --json says why)\n", r->nrejected);
+	for (size_t i = 0; i < r->nanalyzed_tables; i++)
+		printf("%sran ANALYZE on %s (never analyzed)\n", i ? "" : "\n",
+		       r->analyzed_tables[i]);
 	printf("\nUnused indexes (no scans since the statistics were reset; not unique):\n");
 	if (!r->nunused)
 		printf("  (none)\n");
@@ -235,9 +243,9 @@ static void print_script(const struct advisor_result *r, usec_t since)
 
 static void suggest_usage(FILE *out, bool full)
 {
-	fprintf(out, "usage: pglifeguard-cli [-s STORE] suggest -d CONNINFO [--since DURATION] "
-		     "[--limit N]\n"
-		     "                       [--timeout MS] [--json | --apply-sql]\n");
+	fprintf(out,
+		"usage: pglifeguard-cli [-s STORE] suggest -d CONNINFO [--since DURATION]\n"
+		"           [--limit N] [--timeout MS] [--no-analyze] [--json | --apply-sql]\n");
 	if (!full)
 		return;
 	fprintf(out,
@@ -246,36 +254,39 @@ static void suggest_usage(FILE *out, bool full)
 		"store's window, each checked with hypopg on a generic plan, ranked by the\n"
 		"estimated time saved; unused and redundant indexes with their sizes.\n"
 		"\n"
-		"  -d, --dbname CONNINFO  libpq connection string or URI of the database to\n"
-		"                         advise (libpq's PG* variables fill in the rest); only\n"
-		"                         statements sampled for a database of that name count.\n"
-		"                         Needs the hypopg extension there (created if missing,\n"
-		"                         which takes a superuser)\n"
-		"  --since DURATION       window, like 30m, 1h, 2d (default 1h)\n"
-		"  --limit N              statements considered, most expensive first (default "
-		"50)\n"
-		"  --timeout MS           statement_timeout of each advisor statement (default "
-		"5000)\n"
-		"  --json                 JSON, with the rejected candidates and why\n"
-		"  --apply-sql            a script for psql: CREATE INDEX CONCURRENTLY for each\n"
-		"                         suggestion, DROP INDEX of unused/redundant commented "
-		"out\n");
+		"  -d, --dbname CONNINFO  libpq connection string or URI of the database\n"
+		"                 to advise (libpq's PG* variables fill in the rest);\n"
+		"                 only statements sampled from it count. Needs the hypopg\n"
+		"                 extension there (created if missing: a superuser's job)\n"
+		"  --since DURATION  window, like 30m, 1h, 2d (default 1h)\n"
+		"  --limit N      statements considered, most expensive first (default 50)\n"
+		"  --timeout MS   statement_timeout of each advisor statement (default 5000)\n"
+		"  --no-analyze   leave a never-analyzed table alone (by default it is\n"
+		"                 ANALYZEd: without statistics every estimate is a guess)\n"
+		"  --json         JSON, with the rejected candidates and why\n"
+		"  --apply-sql    a script for psql: CREATE INDEX CONCURRENTLY for each\n"
+		"                 suggestion; DROP INDEX of unused or redundant ones, commented\n");
 }
 
 int cli_suggest(const char *store_path, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"dbname", required_argument, NULL, 'd'}, {"since", required_argument, NULL, 'S'},
-		{"limit", required_argument, NULL, 'n'},  {"timeout", required_argument, NULL, 't'},
-		{"json", no_argument, NULL, 'j'},         {"apply-sql", no_argument, NULL, 'a'},
-		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+		{"dbname", required_argument, NULL, 'd'},
+		{"since", required_argument, NULL, 'S'},
+		{"limit", required_argument, NULL, 'n'},
+		{"timeout", required_argument, NULL, 't'},
+		{"json", no_argument, NULL, 'j'},
+		{"apply-sql", no_argument, NULL, 'a'},
+		{"no-analyze", no_argument, NULL, 'A'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	usec_t since = 3600 * USEC_PER_SEC;
 	const char *conninfo = "";
-	struct advisor_options opt = {.max_statements = 50, .timeout_ms = 5000};
+	struct advisor_options opt = {.max_statements = 50, .timeout_ms = 5000, .analyze = true};
 	bool json = false, script = false;
 	int c;
-	while ((c = getopt_long(argc, argv, "d:S:n:t:jah", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:S:n:t:jaAh", opts, NULL)) != -1) {
 		char *end;
 		long v;
 		switch (c) {
@@ -307,6 +318,9 @@ int cli_suggest(const char *store_path, int argc, char **argv)
 			break;
 		case 'a':
 			script = true;
+			break;
+		case 'A':
+			opt.analyze = false;
 			break;
 		case 'h':
 			suggest_usage(stdout, true);

@@ -42,7 +42,8 @@ INSERT INTO adv_posts SELECT g, g % 500, '2025-01-01'::timestamptz + (g * 7919 %
 CREATE TABLE adv_users (id int PRIMARY KEY, email text NOT NULL, name text);
 INSERT INTO adv_users SELECT g, 'User' || g || '@Example.com', 'user ' || g
   FROM generate_series(1, 60000) g;
-CREATE TABLE adv_tickets (id int PRIMARY KEY, status text NOT NULL, subject text);
+CREATE TABLE adv_tickets (id int PRIMARY KEY, status text NOT NULL, subject text)
+  WITH (autovacuum_enabled = false);
 INSERT INTO adv_tickets SELECT g, CASE WHEN g % 200 = 0 THEN 'open'
   WHEN g % 10 = 1 THEN 'resolved' ELSE 'closed' END, 'ticket ' || g
   FROM generate_series(1, 100000) g;
@@ -161,7 +162,9 @@ def advised(cluster, store_dir):
     from support import running_pooler
     drop_tables(cluster)
     cluster.query(SETUP)
-    cluster.query("ANALYZE " + ", ".join(TABLES))
+    # adv_tickets is left never analyzed: suggest analyzes it (its partial
+    # index needs pg_stats' most common values)
+    cluster.query("ANALYZE " + ", ".join(t for t in TABLES if t != "adv_tickets"))
     store = os.path.join(store_dir, "store.db")
     conninfo = "host=%s port=%d user=postgres dbname=lgtest" % (cluster.host, cluster.port)
     try:
@@ -197,6 +200,7 @@ def test_finds_planted_and_no_decoys(advised, cluster):
         with open(os.environ["LG_ADVISOR_DUMP"], "w") as f:
             json.dump(doc, f, indent=1)
     assert doc["database"] == "lgtest"
+    assert doc["analyzed_tables"] == ["public.adv_tickets"]
     # found through the database's OID: the store names it advapp
     db = sqlite3.connect("file:%s?mode=ro" % store, uri=True)
     try:
