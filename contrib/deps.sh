@@ -8,7 +8,7 @@ set -u
 PACKAGES=(
 	# build
 	gcc make autoconf automake pkg-config
-	libev-dev libinih-dev libpq-dev libssl-dev libsqlite3-dev libpg-query-dev check
+	libev-dev libinih-dev libpq-dev libssl-dev libsqlite3-dev libpg-query-dev libjson-c-dev check
 	# integration tests, quickstart and benchmarks
 	postgresql-15 postgresql-contrib postgresql-15-hypopg pgbouncer
 	python3 python3-psycopg2 python3-psycopg python3-pytest python3-pytest-timeout

@@ -7,6 +7,7 @@ enum cli_exit {
 	CLI_USAGE = 1, /* bad arguments */
 	CLI_STORE = 2, /* store missing, foreign or unreadable */
 	CLI_CONNECT = 3, /* the pooler's admin console unreachable or refusing */
+	CLI_DB = 3, /* the database unreachable or unusable (suggest) */
 };
 
 /* cli_top runs `top` with its own ARGC/ARGV (argv[0] is "top") on the
@@ -22,4 +23,7 @@ int cli_locks(const char *store_path, int argc, char **argv);
 int cli_leaks(const char *store_path, int argc, char **argv);
 int cli_alerts(const char *store_path, int argc, char **argv);
 int cli_pools(int argc, char **argv);
+/* cli_suggest runs `suggest` (argv[0] is "suggest") on the store at
+ * STORE_PATH against the database its -d names. Returns an enum cli_exit. */
+int cli_suggest(const char *store_path, int argc, char **argv);
 #endif

@@ -29,9 +29,16 @@ static void usage(FILE *out)
 		     "                      alerts fired and resolved (default: last 1d)\n"
 		     "  pools [-h HOST] [-p PORT] [-U USER] [--json]\n"
 		     "                      SHOW POOLS, live from the admin console\n"
+		     "  suggest -d CONNINFO [--since DURATION] [--limit N] [--timeout MS]\n"
+		     "          [--no-analyze] [--json | --apply-sql]\n"
+		     "                      index suggestions for the window's most expensive\n"
+		     "                      statements, checked with hypopg on the database\n"
+		     "                      CONNINFO names (its statements only); unused and\n"
+		     "                      redundant indexes\n"
 		     "\n"
 		     "exit status: 0 ok, 1 usage error, 2 store missing, foreign or unreadable,\n"
-		     "             3 admin console unreachable or refusing\n");
+		     "             3 admin console (pools) or database (suggest) unreachable\n"
+		     "             or refusing\n");
 }
 
 int main(int argc, char **argv)
@@ -77,6 +84,8 @@ int main(int argc, char **argv)
 		return cli_alerts(store, sub_argc, sub_argv);
 	if (!strcmp(cmd, "pools"))
 		return cli_pools(sub_argc, sub_argv);
+	if (!strcmp(cmd, "suggest"))
+		return cli_suggest(store, sub_argc, sub_argv);
 	fprintf(stderr, "pglifeguard-cli: unknown command \"%s\"\n", cmd);
 	usage(stderr);
 	return CLI_USAGE;

@@ -1,0 +1,964 @@
+/* Index candidates from one normalized statement, from libpg_query's JSON
+ * parse tree (json-c). */
+#include "advisor/candidates.h"
+#include <json-c/json.h>
+#include <pg_query.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_SCOPES 64
+
+struct walk {
+	struct candidates_stmt *st;
+	int nscopes;
+	int parent[MAX_SCOPES];
+};
+
+static void *xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n);
+	if (!q)
+		abort();
+	return q;
+}
+
+static char *xstrdup(const char *s)
+{
+	char *d = strdup(s);
+	if (!d)
+		abort();
+	return d;
+}
+
+static json_object *get(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+	if (!o || !json_object_is_type(o, json_type_object))
+		return NULL;
+	return json_object_object_get_ex(o, key, &v) ? v : NULL;
+}
+
+static const char *get_str(json_object *o, const char *key)
+{
+	json_object *v = get(o, key);
+	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+/* node_type returns the single key of a node object ("ColumnRef") and its
+ * body in *BODY. */
+static const char *node_type(json_object *node, json_object **body)
+{
+	*body = NULL;
+	if (!node || !json_object_is_type(node, json_type_object))
+		return NULL;
+	json_object_object_foreach(node, key, val)
+	{
+		*body = val;
+		return key;
+	}
+	return NULL;
+}
+
+/* list_str returns the i-th {"String": {"sval": ...}} of a JSON array. */
+static const char *list_str(json_object *arr, size_t i)
+{
+	if (!arr || !json_object_is_type(arr, json_type_array) ||
+	    i >= json_object_array_length(arr))
+		return NULL;
+	return get_str(get(json_object_array_get_idx(arr, i), "String"), "sval");
+}
+
+static size_t list_len(json_object *arr)
+{
+	return arr && json_object_is_type(arr, json_type_array) ? json_object_array_length(arr) : 0;
+}
+
+static bool simple_ident(const char *s)
+{
+	static const char *const reserved[] = {"all",
+					       "analyse",
+					       "analyze",
+					       "and",
+					       "any",
+					       "array",
+					       "as",
+					       "asc",
+					       "asymmetric",
+					       "both",
+					       "case",
+					       "cast",
+					       "check",
+					       "collate",
+					       "column",
+					       "constraint",
+					       "create",
+					       "current_catalog",
+					       "current_date",
+					       "current_role",
+					       "current_time",
+					       "current_timestamp",
+					       "current_user",
+					       "default",
+					       "deferrable",
+					       "desc",
+					       "distinct",
+					       "do",
+					       "else",
+					       "end",
+					       "except",
+					       "false",
+					       "fetch",
+					       "for",
+					       "foreign",
+					       "from",
+					       "grant",
+					       "group",
+					       "having",
+					       "in",
+					       "initially",
+					       "intersect",
+					       "into",
+					       "lateral",
+					       "leading",
+					       "limit",
+					       "localtime",
+					       "localtimestamp",
+					       "not",
+					       "null",
+					       "offset",
+					       "on",
+					       "only",
+					       "or",
+					       "order",
+					       "placing",
+					       "primary",
+					       "references",
+					       "returning",
+					       "select",
+					       "session_user",
+					       "some",
+					       "symmetric",
+					       "table",
+					       "then",
+					       "to",
+					       "trailing",
+					       "true",
+					       "union",
+					       "unique",
+					       "user",
+					       "using",
+					       "variadic",
+					       "when",
+					       "where",
+					       "window",
+					       "with",
+					       "authorization",
+					       "binary",
+					       "collation",
+					       "concurrently",
+					       "cross",
+					       "current_schema",
+					       "freeze",
+					       "full",
+					       "ilike",
+					       "inner",
+					       "is",
+					       "isnull",
+					       "join",
+					       "left",
+					       "like",
+					       "natural",
+					       "notnull",
+					       "outer",
+					       "overlaps",
+					       "right",
+					       "similar",
+					       "tablesample",
+					       "verbose"};
+	if (!s[0] || !((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_'))
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' ||
+		      *p == '$'))
+			return false;
+	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+		if (!strcmp(s, reserved[i]))
+			return false;
+	return true;
+}
+
+char *candidates_quote_ident(const char *name)
+{
+	if (simple_ident(name))
+		return xstrdup(name);
+	size_t n = strlen(name);
+	char *out = xrealloc(NULL, 2 * n + 3), *o = out;
+	*o++ = '"';
+	for (const char *p = name; *p; p++) {
+		if (*p == '"')
+			*o++ = '"';
+		*o++ = *p;
+	}
+	*o++ = '"';
+	*o = '\0';
+	return out;
+}
+
+static int new_scope(struct walk *w, int parent)
+{
+	if (w->nscopes >= MAX_SCOPES)
+		return -1;
+	w->parent[w->nscopes] = parent;
+	return w->nscopes++;
+}
+
+static void add_table(struct walk *w, json_object *rv, int scope)
+{
+	const char *name = get_str(rv, "relname");
+	if (!name)
+		return;
+	struct candidates_stmt *st = w->st;
+	st->tables = xrealloc(st->tables, (st->ntables + 1) * sizeof(*st->tables));
+	struct candidates_table *t = &st->tables[st->ntables++];
+	const char *schema = get_str(rv, "schemaname");
+	const char *alias = get_str(get(rv, "alias"), "aliasname");
+	t->schema = schema ? xstrdup(schema) : NULL;
+	t->name = xstrdup(name);
+	t->alias = alias ? xstrdup(alias) : NULL;
+	t->scope = scope;
+}
+
+static void add_ref(struct walk *w, int table, int scope, const char *expr, bool is_expr,
+		    enum candidates_use use, int param, bool join, bool desc)
+{
+	struct candidates_stmt *st = w->st;
+	st->refs = xrealloc(st->refs, (st->nrefs + 1) * sizeof(*st->refs));
+	struct candidates_ref *r = &st->refs[st->nrefs++];
+	r->table = table;
+	r->scope = scope;
+	r->expr = xstrdup(expr);
+	r->is_expr = is_expr;
+	r->use = use;
+	r->param = param;
+	r->join = join;
+	r->desc = desc;
+}
+
+static void select_stmt(struct walk *w, json_object *sel, int scope);
+
+/* find_table looks QUAL (an alias or table name, SCHEMA may be NULL) up in
+ * SCOPE and then its outer scopes. */
+static int find_table(struct walk *w, const char *schema, const char *qual, int scope)
+{
+	for (int s = scope; s >= 0; s = w->parent[s]) {
+		for (size_t i = 0; i < w->st->ntables; i++) {
+			struct candidates_table *t = &w->st->tables[i];
+			if (t->scope != s)
+				continue;
+			if (schema) {
+				if (t->schema && !strcmp(t->schema, schema) &&
+				    !strcmp(t->name, qual))
+					return (int)i;
+			} else if (t->alias ? !strcmp(t->alias, qual) : !strcmp(t->name, qual)) {
+				return (int)i;
+			}
+		}
+	}
+	return -1;
+}
+
+static int only_table(struct walk *w, int scope)
+{
+	int found = -1;
+	for (size_t i = 0; i < w->st->ntables; i++) {
+		if (w->st->tables[i].scope != scope)
+			continue;
+		if (found >= 0)
+			return -1;
+		found = (int)i;
+	}
+	return found;
+}
+
+/* column resolves a ColumnRef body: *TABLE (-1 when ambiguous) and its
+ * column name. Returns false for anything but a plain column. */
+static bool column(struct walk *w, json_object *cref, int scope, int *table, const char **name)
+{
+	json_object *fields = get(cref, "fields");
+	size_t n = list_len(fields);
+	if (n < 1 || n > 3)
+		return false;
+	const char *col = list_str(fields, n - 1);
+	if (!col)
+		return false; /* A_Star */
+	if (n == 1) {
+		*table = only_table(w, scope);
+	} else {
+		const char *qual = list_str(fields, n - 2);
+		const char *schema = n == 3 ? list_str(fields, 0) : NULL;
+		if (!qual || (n == 3 && !schema))
+			return false;
+		*table = find_table(w, schema, qual, scope);
+		if (*table < 0)
+			return false; /* a table we do not see (function, CTE column...) */
+	}
+	*name = col;
+	return true;
+}
+
+/* col_expr recognizes a column, or a function call on columns of one
+ * table such as lower(email). *EXPR is memory the caller frees. */
+static bool col_expr(struct walk *w, json_object *node, int scope, int *table, char **expr,
+		     bool *is_expr)
+{
+	json_object *body;
+	const char *type = node_type(node, &body);
+	if (!type)
+		return false;
+	if (!strcmp(type, "ColumnRef")) {
+		const char *name;
+		if (!column(w, body, scope, table, &name))
+			return false;
+		*expr = candidates_quote_ident(name);
+		*is_expr = false;
+		return true;
+	}
+	if (strcmp(type, "FuncCall") != 0)
+		return false;
+	json_object *fname = get(body, "funcname");
+	json_object *args = get(body, "args");
+	size_t nargs = list_len(args);
+	if (nargs < 1 || nargs > 3 || get(body, "agg_filter") || get(body, "over") ||
+	    get(body, "agg_star") || get(body, "agg_distinct"))
+		return false;
+	const char *fn = list_str(fname, list_len(fname) - 1);
+	if (!fn || !list_len(fname))
+		return false;
+	char *text = candidates_quote_ident(fn);
+	size_t cap = strlen(text) + 3;
+	text = xrealloc(text, cap);
+	strcat(text, "(");
+	int t = -2;
+	for (size_t i = 0; i < nargs; i++) {
+		json_object *abody;
+		const char *atype = node_type(json_object_array_get_idx(args, i), &abody);
+		const char *name;
+		int at;
+		if (!atype || strcmp(atype, "ColumnRef") != 0 ||
+		    !column(w, abody, scope, &at, &name) || (t != -2 && at != t)) {
+			free(text);
+			return false;
+		}
+		t = at;
+		char *q = candidates_quote_ident(name);
+		cap += strlen(q) + 2;
+		text = xrealloc(text, cap);
+		if (i)
+			strcat(text, ", ");
+		strcat(text, q);
+		free(q);
+	}
+	strcat(text, ")");
+	*table = t;
+	*expr = text;
+	*is_expr = true;
+	return true;
+}
+
+/* value tells whether NODE is free of columns: a parameter, a constant, a
+ * cast or function of those. *PARAM is the number of a bare (or cast)
+ * parameter, else 0. */
+static bool value(json_object *node, int *param)
+{
+	json_object *body;
+	const char *type = node_type(node, &body);
+	*param = 0;
+	if (!type)
+		return false;
+	if (!strcmp(type, "ParamRef")) {
+		json_object *num = get(body, "number");
+		*param = num ? json_object_get_int(num) : 0;
+		return true;
+	}
+	if (!strcmp(type, "A_Const") || !strcmp(type, "SQLValueFunction"))
+		return true;
+	if (!strcmp(type, "TypeCast"))
+		return value(get(body, "arg"), param);
+	int dummy;
+	if (!strcmp(type, "FuncCall")) {
+		json_object *args = get(body, "args");
+		for (size_t i = 0; i < list_len(args); i++)
+			if (!value(json_object_array_get_idx(args, i), &dummy))
+				return false;
+		return true;
+	}
+	if (!strcmp(type, "A_Expr")) {
+		const char *kind = get_str(body, "kind");
+		if (!kind || strcmp(kind, "AEXPR_OP") != 0)
+			return false;
+		json_object *l = get(body, "lexpr");
+		return (!l || value(l, &dummy)) && value(get(body, "rexpr"), &dummy);
+	}
+	if (!strcmp(type, "List")) {
+		json_object *items = get(body, "items");
+		for (size_t i = 0; i < list_len(items); i++)
+			if (!value(json_object_array_get_idx(items, i), &dummy))
+				return false;
+		return true;
+	}
+	return false;
+}
+
+static bool is_range_op(const char *op)
+{
+	return !strcmp(op, "<") || !strcmp(op, ">") || !strcmp(op, "<=") || !strcmp(op, ">=");
+}
+
+static void qual(struct walk *w, json_object *node, int scope);
+
+static void a_expr(struct walk *w, json_object *body, int scope)
+{
+	const char *kind = get_str(body, "kind");
+	json_object *name = get(body, "name");
+	const char *op = list_str(name, list_len(name) - 1);
+	if (!kind || !op || list_len(name) != 1)
+		return;
+	json_object *l = get(body, "lexpr"), *r = get(body, "rexpr");
+	int lt, rt, param;
+	char *le = NULL, *re = NULL;
+	bool lx, rx;
+	bool lcol = col_expr(w, l, scope, &lt, &le, &lx);
+	bool rcol = col_expr(w, r, scope, &rt, &re, &rx);
+	if (!strcmp(kind, "AEXPR_OP") && (!strcmp(op, "=") || is_range_op(op))) {
+		bool eq = !strcmp(op, "=");
+		if (lcol && rcol) {
+			/* a join condition: each side may use an index on its column */
+			if (eq && (lt != rt || lt < 0)) {
+				add_ref(w, lt, scope, le, lx, CANDIDATES_EQ, 0, true, false);
+				add_ref(w, rt, scope, re, rx, CANDIDATES_EQ, 0, true, false);
+			}
+		} else if (lcol && value(r, &param)) {
+			add_ref(w, lt, scope, le, lx, eq ? CANDIDATES_EQ : CANDIDATES_RANGE,
+				eq ? param : 0, false, false);
+		} else if (rcol && value(l, &param)) {
+			add_ref(w, rt, scope, re, rx, eq ? CANDIDATES_EQ : CANDIDATES_RANGE,
+				eq ? param : 0, false, false);
+		}
+	} else if (!strcmp(kind, "AEXPR_IN") && !strcmp(op, "=")) {
+		if (lcol && value(r, &param))
+			add_ref(w, lt, scope, le, lx, CANDIDATES_EQ, 0, false, false);
+	} else if (!strcmp(kind, "AEXPR_BETWEEN")) {
+		if (lcol && value(r, &param))
+			add_ref(w, lt, scope, le, lx, CANDIDATES_RANGE, 0, false, false);
+	} else if (!strcmp(kind, "AEXPR_OP_ANY") && !strcmp(op, "=")) {
+		/* col = ANY($1) */
+		if (lcol && value(r, &param))
+			add_ref(w, lt, scope, le, lx, CANDIDATES_EQ, 0, false, false);
+	}
+	free(le);
+	free(re);
+}
+
+static void sublink(struct walk *w, json_object *body, int scope)
+{
+	int inner = new_scope(w, scope);
+	if (inner < 0)
+		return;
+	json_object *sub = get(get(body, "subselect"), "SelectStmt");
+	if (sub)
+		select_stmt(w, sub, inner);
+	const char *type = get_str(body, "subLinkType");
+	json_object *test = get(body, "testexpr");
+	int t;
+	char *e = NULL;
+	bool x;
+	/* col IN (SELECT ...): the column is probed for each row of the subquery */
+	if (type && !strcmp(type, "ANY_SUBLINK") && test && col_expr(w, test, scope, &t, &e, &x))
+		add_ref(w, t, scope, e, x, CANDIDATES_EQ, 0, true, false);
+	free(e);
+}
+
+static void qual(struct walk *w, json_object *node, int scope)
+{
+	json_object *body;
+	const char *type = node_type(node, &body);
+	if (!type)
+		return;
+	if (!strcmp(type, "BoolExpr")) {
+		const char *op = get_str(body, "boolop");
+		json_object *args = get(body, "args");
+		/* an OR or NOT of conditions cannot be served by one btree key */
+		if (op && !strcmp(op, "AND_EXPR"))
+			for (size_t i = 0; i < list_len(args); i++)
+				qual(w, json_object_array_get_idx(args, i), scope);
+		return;
+	}
+	if (!strcmp(type, "NullTest")) {
+		const char *kind = get_str(body, "nulltesttype");
+		int t;
+		char *e = NULL;
+		bool x;
+		if (kind && col_expr(w, get(body, "arg"), scope, &t, &e, &x) && !x)
+			add_ref(w, t, scope, e, x,
+				strcmp(kind, "IS_NULL") ? CANDIDATES_NOTNULL : CANDIDATES_ISNULL, 0,
+				false, false);
+		free(e);
+		return;
+	}
+	if (!strcmp(type, "A_Expr"))
+		a_expr(w, body, scope);
+	else if (!strcmp(type, "SubLink"))
+		sublink(w, body, scope);
+}
+
+static void from_tables(struct walk *w, json_object *node, int scope)
+{
+	json_object *body;
+	const char *type = node_type(node, &body);
+	if (!type)
+		return;
+	if (!strcmp(type, "RangeVar")) {
+		add_table(w, body, scope);
+	} else if (!strcmp(type, "JoinExpr")) {
+		from_tables(w, get(body, "larg"), scope);
+		from_tables(w, get(body, "rarg"), scope);
+	} else if (!strcmp(type, "RangeSubselect")) {
+		int inner = new_scope(w, scope);
+		json_object *sub = get(get(body, "subquery"), "SelectStmt");
+		if (inner >= 0 && sub)
+			select_stmt(w, sub, inner);
+	}
+}
+
+static void from_quals(struct walk *w, json_object *node, int scope)
+{
+	json_object *body;
+	const char *type = node_type(node, &body);
+	if (!type || strcmp(type, "JoinExpr") != 0)
+		return;
+	from_quals(w, get(body, "larg"), scope);
+	from_quals(w, get(body, "rarg"), scope);
+	qual(w, get(body, "quals"), scope);
+}
+
+static void from_clause(struct walk *w, json_object *from, int scope)
+{
+	for (size_t i = 0; i < list_len(from); i++)
+		from_tables(w, json_object_array_get_idx(from, i), scope);
+	for (size_t i = 0; i < list_len(from); i++)
+		from_quals(w, json_object_array_get_idx(from, i), scope);
+}
+
+static void with_clause(struct walk *w, json_object *with, int scope)
+{
+	json_object *ctes = get(with, "ctes");
+	for (size_t i = 0; i < list_len(ctes); i++) {
+		json_object *q = get(
+			get(get(json_object_array_get_idx(ctes, i), "CommonTableExpr"), "ctequery"),
+			"SelectStmt");
+		int inner = new_scope(w, scope);
+		if (q && inner >= 0)
+			select_stmt(w, q, inner);
+	}
+}
+
+static void select_stmt(struct walk *w, json_object *sel, int scope)
+{
+	const char *op = get_str(sel, "op");
+	if (op && strcmp(op, "SETOP_NONE") != 0) {
+		int l = new_scope(w, scope), r = new_scope(w, scope);
+		json_object *larg = get(sel, "larg"), *rarg = get(sel, "rarg");
+		if (l >= 0 && larg)
+			select_stmt(w, larg, l);
+		if (r >= 0 && rarg)
+			select_stmt(w, rarg, r);
+		return;
+	}
+	with_clause(w, get(sel, "withClause"), scope);
+	from_clause(w, get(sel, "fromClause"), scope);
+	qual(w, get(sel, "whereClause"), scope);
+	json_object *limit = get(sel, "limitCount");
+	json_object *sort = get(sel, "sortClause");
+	if (!limit || !list_len(sort))
+		return;
+	/* LIMIT NULL / ALL is no limit */
+	json_object *lbody;
+	const char *ltype = node_type(limit, &lbody);
+	if (ltype && !strcmp(ltype, "A_Const") && get(lbody, "isnull"))
+		return;
+	if (scope == 0) {
+		w->st->has_limit = true;
+		int param;
+		if (value(limit, &param))
+			w->st->limit_param = param;
+	}
+	for (size_t i = 0; i < list_len(sort); i++) {
+		json_object *sb = get(json_object_array_get_idx(sort, i), "SortBy");
+		const char *dir = get_str(sb, "sortby_dir");
+		int t;
+		char *e = NULL;
+		bool x;
+		if (!col_expr(w, get(sb, "node"), scope, &t, &e, &x))
+			continue;
+		add_ref(w, t, scope, e, x, CANDIDATES_SORT, 0, false,
+			dir && !strcmp(dir, "SORTBY_DESC"));
+		free(e);
+	}
+}
+
+static void collect_params(struct candidates_stmt *st, json_object *node)
+{
+	if (json_object_is_type(node, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(node); i++)
+			collect_params(st, json_object_array_get_idx(node, i));
+		return;
+	}
+	if (!json_object_is_type(node, json_type_object))
+		return;
+	json_object_object_foreach(node, key, val)
+	{
+		if (!strcmp(key, "ParamRef")) {
+			json_object *num = get(val, "number"), *loc = get(val, "location");
+			if (!num || !loc)
+				continue;
+			st->param_numbers =
+				xrealloc(st->param_numbers, (st->nparams + 1) * sizeof(int));
+			st->param_locations =
+				xrealloc(st->param_locations, (st->nparams + 1) * sizeof(int));
+			st->param_numbers[st->nparams] = json_object_get_int(num);
+			st->param_locations[st->nparams] = json_object_get_int(loc);
+			if (st->param_numbers[st->nparams] > st->max_param)
+				st->max_param = st->param_numbers[st->nparams];
+			st->nparams++;
+		} else {
+			collect_params(st, val);
+		}
+	}
+}
+
+struct candidates_stmt *candidates_parse(const char *query, char **err)
+{
+	*err = NULL;
+	PgQueryParseResult pr = pg_query_parse(query);
+	if (pr.error) {
+		*err = xstrdup(pr.error->message);
+		pg_query_free_parse_result(pr);
+		return NULL;
+	}
+	json_object *root = json_tokener_parse(pr.parse_tree);
+	pg_query_free_parse_result(pr);
+	json_object *stmts = get(root, "stmts");
+	if (list_len(stmts) != 1) {
+		*err = xstrdup("not exactly one statement");
+		json_object_put(root);
+		return NULL;
+	}
+	struct candidates_stmt *st = calloc(1, sizeof(*st));
+	if (!st)
+		abort();
+	st->target = -1;
+	struct walk w = {.st = st};
+	int top = new_scope(&w, -1);
+	json_object *body;
+	const char *type = node_type(get(json_object_array_get_idx(stmts, 0), "stmt"), &body);
+	if (type && !strcmp(type, "SelectStmt")) {
+		st->kind = CANDIDATES_SELECT;
+		select_stmt(&w, body, top);
+	} else if (type && (!strcmp(type, "UpdateStmt") || !strcmp(type, "DeleteStmt"))) {
+		st->kind = type[0] == 'U' ? CANDIDATES_UPDATE : CANDIDATES_DELETE;
+		with_clause(&w, get(body, "withClause"), top);
+		add_table(&w, get(body, "relation"), top);
+		if (st->ntables)
+			st->target = 0;
+		from_clause(&w,
+			    get(body, st->kind == CANDIDATES_UPDATE ? "fromClause" : "usingClause"),
+			    top);
+		qual(&w, get(body, "whereClause"), top);
+	} else if (type && !strcmp(type, "InsertStmt")) {
+		st->kind = CANDIDATES_INSERT;
+		add_table(&w, get(body, "relation"), top);
+		if (st->ntables)
+			st->target = 0;
+	} else {
+		st->kind = CANDIDATES_OTHER;
+	}
+	collect_params(st, root);
+	json_object_put(root);
+	return st;
+}
+
+void candidates_stmt_free(struct candidates_stmt *st)
+{
+	if (!st)
+		return;
+	for (size_t i = 0; i < st->ntables; i++) {
+		free(st->tables[i].schema);
+		free(st->tables[i].name);
+		free(st->tables[i].alias);
+	}
+	for (size_t i = 0; i < st->nrefs; i++)
+		free(st->refs[i].expr);
+	free(st->tables);
+	free(st->refs);
+	free(st->param_numbers);
+	free(st->param_locations);
+	free(st);
+}
+
+void candidates_resolve_columns(struct candidates_stmt *st, candidates_has_column has, void *ctx)
+{
+	for (size_t i = 0; i < st->nrefs; i++) {
+		struct candidates_ref *r = &st->refs[i];
+		if (r->table >= 0 || r->is_expr)
+			continue;
+		/* the name as written: unquote what candidates_quote_ident added */
+		char *name = xstrdup(r->expr);
+		if (name[0] == '"') {
+			char *o = name;
+			for (const char *p = r->expr + 1; *p; p++) {
+				if (*p == '"' && p[1] == '"')
+					p++;
+				else if (*p == '"')
+					break;
+				*o++ = *p;
+			}
+			*o = '\0';
+		}
+		int found = -1, count = 0;
+		for (size_t t = 0; t < st->ntables; t++) {
+			if (st->tables[t].scope != r->scope)
+				continue;
+			if (has(ctx, &st->tables[t], name)) {
+				found = (int)t;
+				count++;
+			}
+		}
+		free(name);
+		if (count == 1)
+			r->table = found;
+	}
+}
+
+static bool same_cols(const struct candidates_index *a, const struct candidates_index *b)
+{
+	if (a->table != b->table || a->ncols != b->ncols)
+		return false;
+	if ((a->partial_col == NULL) != (b->partial_col == NULL) ||
+	    (a->partial_col && strcmp(a->partial_col, b->partial_col)) ||
+	    a->partial_use != b->partial_use)
+		return false;
+	for (int i = 0; i < a->ncols; i++)
+		if (strcmp(a->cols[i], b->cols[i]) || a->desc[i] != b->desc[i])
+			return false;
+	return true;
+}
+
+static void push(struct candidates_index **out, size_t *n, const struct candidates_index *c)
+{
+	if (!c->ncols)
+		return;
+	for (size_t i = 0; i < *n; i++)
+		if (same_cols(&(*out)[i], c))
+			return;
+	*out = xrealloc(*out, (*n + 1) * sizeof(**out));
+	(*out)[(*n)++] = *c;
+}
+
+static bool has_col(const struct candidates_index *c, const char *expr)
+{
+	for (int i = 0; i < c->ncols; i++)
+		if (!strcmp(c->cols[i], expr))
+			return true;
+	return false;
+}
+
+static void add_col(struct candidates_index *c, const struct candidates_ref *r, bool desc)
+{
+	if (c->ncols >= CANDIDATES_MAX_COLS || has_col(c, r->expr))
+		return;
+	c->cols[c->ncols] = r->expr;
+	c->is_expr[c->ncols] = r->is_expr;
+	c->desc[c->ncols] = desc;
+	c->ncols++;
+}
+
+size_t candidates_build(const struct candidates_stmt *st, struct candidates_index **out)
+{
+	*out = NULL;
+	size_t n = 0;
+	/* ORDER BY keys count only when they all belong to one table */
+	int sort_table = -2;
+	bool mixed_dir = false, first_desc = false;
+	for (size_t i = 0; i < st->nrefs; i++) {
+		const struct candidates_ref *r = &st->refs[i];
+		if (r->use != CANDIDATES_SORT || r->scope != 0)
+			continue;
+		if (sort_table == -2) {
+			sort_table = r->table;
+			first_desc = r->desc;
+		} else if (sort_table != r->table) {
+			sort_table = -1;
+		}
+		if (r->desc != first_desc)
+			mixed_dir = true;
+	}
+	for (size_t t = 0; t < st->ntables; t++) {
+		struct candidates_index eq = {.table = (int)t};
+		const struct candidates_ref *range = NULL;
+		for (size_t i = 0; i < st->nrefs; i++) {
+			const struct candidates_ref *r = &st->refs[i];
+			if (r->table != (int)t)
+				continue;
+			if (r->use == CANDIDATES_EQ)
+				add_col(&eq, r, false);
+		}
+		eq.neq = eq.ncols;
+		for (size_t i = 0; i < st->nrefs && !range; i++) {
+			const struct candidates_ref *r = &st->refs[i];
+			if (r->table == (int)t && r->use == CANDIDATES_RANGE &&
+			    !has_col(&eq, r->expr))
+				range = r;
+		}
+		struct candidates_index sorted = eq;
+		bool have_sort = false;
+		if (st->has_limit && sort_table == (int)t) {
+			for (size_t i = 0; i < st->nrefs; i++) {
+				const struct candidates_ref *r = &st->refs[i];
+				if (r->use == CANDIDATES_SORT && r->scope == 0) {
+					add_col(&sorted, r, mixed_dir && r->desc);
+					have_sort = true;
+				}
+			}
+		}
+		struct candidates_index main = eq;
+		if (range)
+			add_col(&main, range, false);
+		else if (have_sort)
+			main = sorted;
+		push(out, &n, &main);
+		if (range && have_sort)
+			push(out, &n, &sorted);
+		/* each column alone: the planner may prefer a smaller index */
+		if (main.ncols > 1) {
+			for (int i = 0; i < eq.ncols; i++) {
+				struct candidates_index one = {
+					.table = (int)t, .ncols = 1, .neq = 1};
+				one.cols[0] = eq.cols[i];
+				one.is_expr[0] = eq.is_expr[i];
+				push(out, &n, &one);
+			}
+			if (range) {
+				struct candidates_index one = {.table = (int)t, .ncols = 1};
+				one.cols[0] = range->expr;
+				one.is_expr[0] = range->is_expr;
+				push(out, &n, &one);
+			}
+		}
+		/* partial: the other columns, under WHERE col = <rare value> */
+		for (size_t i = 0; i < st->nrefs; i++) {
+			const struct candidates_ref *r = &st->refs[i];
+			bool nulltest = r->use == CANDIDATES_ISNULL || r->use == CANDIDATES_NOTNULL;
+			if (r->table != (int)t || r->is_expr || r->join ||
+			    !(nulltest || (r->use == CANDIDATES_EQ && r->param)))
+				continue;
+			struct candidates_index p = {.table = (int)t};
+			for (int k = 0; k < main.ncols; k++) {
+				if (!strcmp(main.cols[k], r->expr))
+					continue;
+				p.cols[p.ncols] = main.cols[k];
+				p.is_expr[p.ncols] = main.is_expr[k];
+				p.desc[p.ncols] = main.desc[k];
+				if (k < main.neq)
+					p.neq++;
+				p.ncols++;
+			}
+			if (!p.ncols) {
+				p.cols[0] = r->expr;
+				p.ncols = p.neq = 1;
+			}
+			p.partial_col = r->expr;
+			p.partial_param = r->param;
+			p.partial_use = r->use;
+			push(out, &n, &p);
+		}
+	}
+	return n;
+}
+
+char *candidates_key(const struct candidates_index *c)
+{
+	size_t cap = 1;
+	for (int i = 0; i < c->ncols; i++)
+		cap += strlen(c->cols[i]) + 8;
+	char *s = xrealloc(NULL, cap);
+	s[0] = '\0';
+	for (int i = 0; i < c->ncols; i++) {
+		if (i)
+			strcat(s, ", ");
+		strcat(s, c->cols[i]);
+		if (c->desc[i])
+			strcat(s, " DESC");
+	}
+	return s;
+}
+
+char *candidates_index_sql(const struct candidates_index *c, const char *qualified_table,
+			   const char *where, bool concurrently)
+{
+	char *key = candidates_key(c);
+	size_t cap = strlen(key) + strlen(qualified_table) + (where ? strlen(where) : 0) + 64;
+	char *s = xrealloc(NULL, cap);
+	snprintf(s, cap, "CREATE INDEX %sON %s (%s)%s%s", concurrently ? "CONCURRENTLY " : "",
+		 qualified_table, key, where ? " WHERE " : "", where ? where : "");
+	free(key);
+	return s;
+}
+
+char *candidates_bind(const struct candidates_stmt *st, const char *query, const int *numbers,
+		      const char *const *literals, size_t n)
+{
+	size_t qlen = strlen(query), cap = qlen + 1;
+	for (size_t i = 0; i < n; i++)
+		cap += strlen(literals[i]) * st->nparams + 16;
+	cap += st->nparams * 12;
+	char *out = xrealloc(NULL, cap), *o = out;
+	size_t pos = 0;
+	for (;;) {
+		/* the next parameter after pos, in text order */
+		int best = -1;
+		for (size_t i = 0; i < st->nparams; i++)
+			if ((size_t)st->param_locations[i] >= pos &&
+			    (best < 0 || st->param_locations[i] < st->param_locations[best]))
+				best = (int)i;
+		size_t end = best < 0 ? qlen : (size_t)st->param_locations[best];
+		if (end > qlen)
+			end = qlen;
+		memcpy(o, query + pos, end - pos);
+		o += end - pos;
+		if (best < 0 || end >= qlen)
+			break;
+		pos = end + 1;
+		if (query[end] != '$') {
+			*o++ = query[end];
+			continue;
+		}
+		while (query[pos] >= '0' && query[pos] <= '9')
+			pos++;
+		int num = st->param_numbers[best];
+		const char *lit = NULL;
+		int below = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (numbers[i] == num)
+				lit = literals[i];
+			else if (numbers[i] < num)
+				below++;
+		}
+		if (lit)
+			o += sprintf(o, "%s", lit);
+		else
+			o += sprintf(o, "$%d", num - below);
+	}
+	*o = '\0';
+	return out;
+}

@@ -1,0 +1,375 @@
+/* pglifeguard-cli suggest: index suggestions for the workload in the store,
+ * verified with hypopg on the database named by -d, plus unused and
+ * redundant indexes; as a table, JSON or a ready SQL script. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "advisor/advisor.h"
+#include "cli.h"
+#include "store.h"
+#include "timeutil.h"
+
+#define QUERY_WIDTH 70
+
+/* duration reads "90", "30s", "15m", "1h", "2d" into microseconds. */
+static bool duration(const char *text, usec_t *out)
+{
+	char *end;
+	long long n = strtoll(text, &end, 10);
+	if (end == text || n < 0 || (*end && end[1]))
+		return false;
+	long long mult = *end == 'm' ? 60 : *end == 'h' ? 3600 : *end == 'd' ? 86400 : 1;
+	if (*end && !strchr("smhd", *end))
+		return false;
+	if (n > INT64_MAX / USEC_PER_SEC / mult)
+		return false;
+	*out = (usec_t)n * mult * USEC_PER_SEC;
+	return true;
+}
+
+static void json_str(const char *s)
+{
+	if (!s) {
+		fputs("null", stdout);
+		return;
+	}
+	putchar('"');
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			printf("\\%c", *p);
+		else if (*p == '\n')
+			fputs("\\n", stdout);
+		else if (*p == '\t')
+			fputs("\\t", stdout);
+		else if (*p < 0x20)
+			printf("\\u%04x", *p);
+		else
+			putchar(*p);
+	}
+	putchar('"');
+}
+
+/* one_line prints TEXT on one line, blanks squeezed, cut at WIDTH bytes
+ * (not inside a UTF-8 sequence). */
+static void one_line(const char *text, int width)
+{
+	int n = 0;
+	bool space = false;
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+		if (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r') {
+			space = n > 0;
+			continue;
+		}
+		if (n >= width && (*p & 0xc0) != 0x80) {
+			fputs("...", stdout);
+			break;
+		}
+		if (space) {
+			putchar(' ');
+			n++;
+			space = false;
+		}
+		putchar(*p);
+		n++;
+	}
+}
+
+static void human_size(double bytes, char *buf, size_t size)
+{
+	const char *unit[] = {"B", "kB", "MB", "GB", "TB"};
+	int u = 0;
+	while (bytes >= 1024 && u < 4) {
+		bytes /= 1024;
+		u++;
+	}
+	snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", bytes, unit[u]);
+}
+
+static void print_json(const struct advisor_result *r, usec_t since)
+{
+	printf("{\"database\": ");
+	json_str(r->database);
+	printf(", \"since_seconds\": %lld, \"statements\": %ld, \"analyzed\": %ld,\n"
+	       " \"suggestions\": [",
+	       (long long)(since / USEC_PER_SEC), r->statements, r->analyzed);
+	for (size_t i = 0; i < r->nsuggestions; i++) {
+		const struct advisor_suggestion *s = &r->suggestions[i];
+		printf("%s\n  {\"table\": ", i ? "," : "");
+		json_str(s->table);
+		fputs(", \"columns\": ", stdout);
+		json_str(s->key);
+		fputs(", \"where\": ", stdout);
+		json_str(s->where);
+		fputs(", \"create_sql\": ", stdout);
+		json_str(s->create_sql);
+		printf(", \"estimated_size_bytes\": %.0f, \"estimated_time_saved_ms\": %.3f, "
+		       "\"read_calls\": %lld, \"write_calls\": %lld, \"statements\": [",
+		       s->size_bytes, s->saved_ms, s->read_calls, s->write_calls);
+		for (size_t k = 0; k < s->nhelped; k++) {
+			const struct advisor_helped *h = &s->helped[k];
+			printf("%s\n    {\"queryid\": %" PRId64 ", \"query\": ", k ? "," : "",
+			       h->queryid);
+			json_str(h->query);
+			printf(", \"calls\": %lld, \"total_exec_time_ms\": %.3f, \"cost_before\": "
+			       "%.2f, \"cost_after\": %.2f}",
+			       h->calls, h->total_ms, h->cost_before, h->cost_after);
+		}
+		fputs("]}", stdout);
+	}
+	printf("%s],\n \"rejected\": [", r->nsuggestions ? "\n " : "");
+	for (size_t i = 0; i < r->nrejected; i++) {
+		const struct advisor_rejected *x = &r->rejected[i];
+		printf("%s\n  {\"table\": ", i ? "," : "");
+		json_str(x->table);
+		fputs(", \"columns\": ", stdout);
+		json_str(x->key);
+		fputs(", \"where\": ", stdout);
+		json_str(x->where);
+		printf(", \"queryid\": %" PRId64 ", \"reason\": ", x->queryid);
+		json_str(x->reason);
+		putchar('}');
+	}
+	const struct advisor_index *lists[2] = {r->unused, r->redundant};
+	size_t counts[2] = {r->nunused, r->nredundant};
+	for (int l = 0; l < 2; l++) {
+		printf("%s],\n \"%s\": [", (l ? counts[0] : r->nrejected) ? "\n " : "",
+		       l ? "redundant_indexes" : "unused_indexes");
+		for (size_t i = 0; i < counts[l]; i++) {
+			const struct advisor_index *x = &lists[l][i];
+			printf("%s\n  {\"index\": ", i ? "," : "");
+			json_str(x->index);
+			fputs(", \"table\": ", stdout);
+			json_str(x->table);
+			fputs(", \"definition\": ", stdout);
+			json_str(x->definition);
+			printf(", \"size_bytes\": %lld", x->size_bytes);
+			if (l) {
+				fputs(", \"covered_by\": ", stdout);
+				json_str(x->covered_by);
+			} else {
+				printf(", \"scans\": %lld", x->scans);
+			}
+			putchar('}');
+		}
+	}
+	printf("%s],\n \"analyzed_tables\": [", counts[1] ? "\n " : "");
+	for (size_t i = 0; i < r->nanalyzed_tables; i++) {
+		fputs(i ? ", " : "", stdout);
+		json_str(r->analyzed_tables[i]);
+	}
+	printf("]}\n");
+}
+
+static void print_table(const struct advisor_result *r, usec_t since)
+{
+	char size[32];
+	printf("Index suggestions for database %s (window %llds: %ld statements, %ld planned)\n",
+	       r->database, (long long)(since / USEC_PER_SEC), r->statements, r->analyzed);
+	if (!r->statements)
+		printf("  (no statements of this database sampled in the window: is it in "
+		       "monitor_databases, and pg_stat_statements installed?)\n");
+	else if (!r->nsuggestions)
+		printf("  (none)\n");
+	for (size_t i = 0; i < r->nsuggestions; i++) {
+		const struct advisor_suggestion *s = &r->suggestions[i];
+		human_size(s->size_bytes, size, sizeof(size));
+		printf("\n%zu. %s;\n   saves ~%.1f ms of the window's execution time, size ~%s, "
+		       "%lld reads helped, %lld writes to the table\n",
+		       i + 1, s->create_sql, s->saved_ms, size, s->read_calls, s->write_calls);
+		for (size_t k = 0; k < s->nhelped; k++) {
+			const struct advisor_helped *h = &s->helped[k];
+			printf("   queryid %" PRId64 ": cost %.1f -> %.1f, %lld calls, %.1f ms: ",
+			       h->queryid, h->cost_before, h->cost_after, h->calls, h->total_ms);
+			one_line(h->query, QUERY_WIDTH);
+			putchar('\n');
+		}
+	}
+	if (r->nrejected)
+		printf("\n(%zu candidates rejected: --json says why)\n", r->nrejected);
+	for (size_t i = 0; i < r->nanalyzed_tables; i++)
+		printf("%sran ANALYZE on %s (never analyzed)\n", i ? "" : "\n",
+		       r->analyzed_tables[i]);
+	printf("\nUnused indexes (no scans since the statistics were reset; not unique):\n");
+	if (!r->nunused)
+		printf("  (none)\n");
+	for (size_t i = 0; i < r->nunused; i++) {
+		human_size((double)r->unused[i].size_bytes, size, sizeof(size));
+		printf("  %s on %s, %s: %s\n", r->unused[i].index, r->unused[i].table, size,
+		       r->unused[i].definition);
+	}
+	printf("\nRedundant indexes (their keys lead another index):\n");
+	if (!r->nredundant)
+		printf("  (none)\n");
+	for (size_t i = 0; i < r->nredundant; i++) {
+		human_size((double)r->redundant[i].size_bytes, size, sizeof(size));
+		printf("  %s on %s, %s: covered by %s\n", r->redundant[i].index,
+		       r->redundant[i].table, size, r->redundant[i].covered_by);
+	}
+}
+
+static void print_script(const struct advisor_result *r, usec_t since)
+{
+	char size[32];
+	printf("-- pglifeguard-cli suggest --apply-sql: database %s, window %llds\n"
+	       "-- CREATE INDEX CONCURRENTLY cannot run in a transaction block: run this\n"
+	       "-- file with psql as it is (no BEGIN, no psql -1).\n"
+	       "SET statement_timeout = 0;\n",
+	       r->database, (long long)(since / USEC_PER_SEC));
+	for (size_t i = 0; i < r->nsuggestions; i++) {
+		const struct advisor_suggestion *s = &r->suggestions[i];
+		human_size(s->size_bytes, size, sizeof(size));
+		printf("\n-- %zu. saves ~%.1f ms per window, ~%s; helps queryid", i + 1,
+		       s->saved_ms, size);
+		for (size_t k = 0; k < s->nhelped; k++)
+			printf("%s %" PRId64, k ? "," : "", s->helped[k].queryid);
+		printf("\n%s;\n", s->create_sql);
+	}
+	if (r->nunused || r->nredundant)
+		printf("\n-- Unused and redundant indexes: check replicas and rare jobs, then "
+		       "uncomment.\n");
+	for (size_t i = 0; i < r->nunused; i++) {
+		human_size((double)r->unused[i].size_bytes, size, sizeof(size));
+		printf("-- DROP INDEX CONCURRENTLY %s; -- unused, %s\n", r->unused[i].index, size);
+	}
+	for (size_t i = 0; i < r->nredundant; i++) {
+		human_size((double)r->redundant[i].size_bytes, size, sizeof(size));
+		printf("-- DROP INDEX CONCURRENTLY %s; -- covered by %s, %s\n",
+		       r->redundant[i].index, r->redundant[i].covered_by, size);
+	}
+}
+
+static void suggest_usage(FILE *out, bool full)
+{
+	fprintf(out,
+		"usage: pglifeguard-cli [-s STORE] suggest -d CONNINFO [--since DURATION]\n"
+		"           [--limit N] [--timeout MS] [--no-analyze] [--json | --apply-sql]\n");
+	if (!full)
+		return;
+	fprintf(out,
+		"\n"
+		"Index suggestions for the statements with the most execution time in the\n"
+		"store's window, each checked with hypopg on a generic plan, ranked by the\n"
+		"estimated time saved; unused and redundant indexes with their sizes.\n"
+		"\n"
+		"  -d, --dbname CONNINFO  libpq connection string or URI of the database\n"
+		"                 to advise (libpq's PG* variables fill in the rest);\n"
+		"                 only statements sampled from it count. Needs the hypopg\n"
+		"                 extension there (created if missing: a superuser's job)\n"
+		"  --since DURATION  window, like 30m, 1h, 2d (default 1h)\n"
+		"  --limit N      statements considered, most expensive first (default 50)\n"
+		"  --timeout MS   statement_timeout of each advisor statement (default 5000)\n"
+		"  --no-analyze   leave a never-analyzed table alone (by default it is\n"
+		"                 ANALYZEd: without statistics every estimate is a guess)\n"
+		"  --json         JSON, with the rejected candidates and why\n"
+		"  --apply-sql    a script for psql: CREATE INDEX CONCURRENTLY for each\n"
+		"                 suggestion; DROP INDEX of unused or redundant ones, commented\n");
+}
+
+int cli_suggest(const char *store_path, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"dbname", required_argument, NULL, 'd'},
+		{"since", required_argument, NULL, 'S'},
+		{"limit", required_argument, NULL, 'n'},
+		{"timeout", required_argument, NULL, 't'},
+		{"json", no_argument, NULL, 'j'},
+		{"apply-sql", no_argument, NULL, 'a'},
+		{"no-analyze", no_argument, NULL, 'A'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	usec_t since = 3600 * USEC_PER_SEC;
+	const char *conninfo = "";
+	struct advisor_options opt = {.max_statements = 50, .timeout_ms = 5000, .analyze = true};
+	bool json = false, script = false;
+	int c;
+	while ((c = getopt_long(argc, argv, "d:S:n:t:jaAh", opts, NULL)) != -1) {
+		char *end;
+		long v;
+		switch (c) {
+		case 'd':
+			conninfo = optarg;
+			break;
+		case 'S':
+			if (!duration(optarg, &since)) {
+				fprintf(stderr, "pglifeguard-cli suggest: bad --since \"%s\"\n",
+					optarg);
+				return CLI_USAGE;
+			}
+			break;
+		case 'n':
+		case 't':
+			v = strtol(optarg, &end, 10);
+			if (end == optarg || *end || v < 1 || v > (c == 'n' ? 10000 : 3600000)) {
+				fprintf(stderr, "pglifeguard-cli suggest: bad --%s \"%s\"\n",
+					c == 'n' ? "limit" : "timeout", optarg);
+				return CLI_USAGE;
+			}
+			if (c == 'n')
+				opt.max_statements = v;
+			else
+				opt.timeout_ms = (int)v;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'a':
+			script = true;
+			break;
+		case 'A':
+			opt.analyze = false;
+			break;
+		case 'h':
+			suggest_usage(stdout, true);
+			return CLI_OK;
+		default:
+			suggest_usage(stderr, false);
+			return CLI_USAGE;
+		}
+	}
+	if (optind < argc || (json && script)) {
+		suggest_usage(stderr, false);
+		return CLI_USAGE;
+	}
+	char *err = NULL;
+	struct store *store = store_open(store_path, true, &err, NULL);
+	if (!store) {
+		fprintf(stderr, "pglifeguard-cli: %s\n", err ? err : "cannot open the store");
+		free(err);
+		return CLI_STORE;
+	}
+	/* CONNINFO may be a string or a URI; libpq's PG* variables fill in */
+	const char *keys[] = {"dbname", "fallback_application_name", NULL};
+	const char *vals[] = {conninfo, "pglifeguard-cli suggest", NULL};
+	PGconn *conn = PQconnectdbParams(keys, vals, 1);
+	if (PQstatus(conn) != CONNECTION_OK) {
+		/* libpq's message names host and port, never the password */
+		fprintf(stderr, "pglifeguard-cli suggest: cannot connect: %s",
+			PQerrorMessage(conn));
+		PQfinish(conn);
+		store_close(store);
+		return CLI_DB;
+	}
+	opt.from_us = timeutil_wall() - since;
+	struct advisor_result res;
+	int rc = CLI_OK;
+	if (advisor_run(conn, store_db(store), &opt, &res, &err) < 0) {
+		fprintf(stderr, "pglifeguard-cli suggest: %s\n", err);
+		free(err);
+		rc = CLI_DB;
+	} else {
+		if (json)
+			print_json(&res, since);
+		else if (script)
+			print_script(&res, since);
+		else
+			print_table(&res, since);
+	}
+	advisor_result_free(&res);
+	PQfinish(conn);
+	store_close(store);
+	return rc;
+}

@@ -1,0 +1,318 @@
+/* Unit tests for advisor/candidates.c: each predicate shape gives the
+ * expected index keys in the right order (equality before range, then
+ * ORDER BY ... LIMIT), aliases and joins resolve to their tables,
+ * expressions and partial candidates, parameter binding. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "advisor/candidates.h"
+
+static struct candidates_stmt *parse(const char *sql)
+{
+	char *err = NULL;
+	struct candidates_stmt *st = candidates_parse(sql, &err);
+	ck_assert_msg(st != NULL, "%s: %s", sql, err ? err : "");
+	return st;
+}
+
+/* keys writes every candidate as "table(key)[ WHERE col]" separated by "; " */
+static void keys(const struct candidates_stmt *st, char *buf, size_t size)
+{
+	struct candidates_index *c;
+	size_t n = candidates_build(st, &c);
+	buf[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		char *k = candidates_key(&c[i]);
+		size_t len = strlen(buf);
+		snprintf(buf + len, size - len, "%s%s(%s)%s%s%s", i ? "; " : "",
+			 st->tables[c[i].table].name, k, c[i].partial_col ? " WHERE " : "",
+			 c[i].partial_col ? c[i].partial_col : "",
+			 c[i].partial_use == CANDIDATES_ISNULL    ? " IS NULL"
+			 : c[i].partial_use == CANDIDATES_NOTNULL ? " IS NOT NULL"
+								  : "");
+		free(k);
+	}
+	free(c);
+}
+
+#define CHECK_KEYS(sql, expected)                                                                  \
+	do {                                                                                       \
+		struct candidates_stmt *st_ = parse(sql);                                          \
+		char buf_[2048];                                                                   \
+		keys(st_, buf_, sizeof(buf_));                                                     \
+		ck_assert_str_eq(buf_, expected);                                                  \
+		candidates_stmt_free(st_);                                                         \
+	} while (0)
+
+START_TEST(test_equality)
+{
+	CHECK_KEYS("SELECT * FROM accounts WHERE account_no = $1",
+		   "accounts(account_no); accounts(account_no) WHERE account_no");
+	/* IN and = ANY are equality; no partial candidate for a list */
+	CHECK_KEYS("SELECT * FROM t WHERE a IN ($1, $2, $3)", "t(a)");
+	CHECK_KEYS("SELECT * FROM t WHERE a = ANY($1)", "t(a)");
+	/* constants on the left, casts of parameters */
+	CHECK_KEYS("SELECT 1 FROM t WHERE $1::int = a", "t(a); t(a) WHERE a");
+}
+END_TEST
+
+START_TEST(test_equality_before_range)
+{
+	CHECK_KEYS("SELECT * FROM events WHERE ts >= $1 AND device_id = $2 AND ts < $3",
+		   "events(device_id, ts); events(device_id); events(ts); "
+		   "events(ts) WHERE device_id");
+	CHECK_KEYS("SELECT * FROM e WHERE ts BETWEEN $1 AND $2 AND a = $3 AND b IN ($4, $5)",
+		   "e(a, b, ts); e(a); e(b); e(ts); e(b, ts) WHERE a");
+	/* OR cannot be served by one key: ignored */
+	CHECK_KEYS("SELECT * FROM t WHERE a = $1 OR b = $2", "");
+}
+END_TEST
+
+START_TEST(test_order_by_limit)
+{
+	CHECK_KEYS("SELECT id FROM posts ORDER BY published_at DESC LIMIT $1",
+		   "posts(published_at)");
+	CHECK_KEYS("SELECT id FROM posts WHERE author_id = $1 ORDER BY published_at DESC "
+		   "LIMIT $2",
+		   "posts(author_id, published_at); posts(author_id); "
+		   "posts(published_at) WHERE author_id");
+	/* mixed directions keep DESC where it is needed */
+	CHECK_KEYS("SELECT id FROM posts ORDER BY a DESC, b LIMIT 10", "posts(a DESC, b)");
+	/* without LIMIT the sort is not a candidate */
+	CHECK_KEYS("SELECT id FROM posts ORDER BY published_at", "");
+	/* range and order: both orders are candidates */
+	CHECK_KEYS("SELECT id FROM p WHERE a = $1 AND b > $2 ORDER BY c LIMIT 5",
+		   "p(a, b); p(a, c); p(a); p(b); p(b) WHERE a");
+	struct candidates_stmt *st = parse("SELECT id FROM p ORDER BY c LIMIT $1");
+	ck_assert(st->has_limit);
+	ck_assert_int_eq(st->limit_param, 1);
+	candidates_stmt_free(st);
+}
+END_TEST
+
+START_TEST(test_null_tests)
+{
+	/* a queue: the rare unprocessed rows, oldest first */
+	CHECK_KEYS("SELECT id FROM jobs WHERE processed_at IS NULL ORDER BY created_at LIMIT $1",
+		   "jobs(created_at); jobs(created_at) WHERE processed_at IS NULL");
+	CHECK_KEYS("SELECT id FROM jobs WHERE error IS NOT NULL AND kind = $1",
+		   "jobs(kind); jobs(kind) WHERE error IS NOT NULL; jobs(kind) WHERE kind");
+	CHECK_KEYS("SELECT id FROM jobs WHERE lower(a) IS NULL", "");
+}
+END_TEST
+
+START_TEST(test_expression)
+{
+	CHECK_KEYS("SELECT id FROM users WHERE lower(email) = $1", "users(lower(email))");
+	CHECK_KEYS("SELECT id FROM users u WHERE lower(u.email) = lower($1) AND u.org = $2",
+		   "users(lower(email), org); users(lower(email)); users(org); "
+		   "users(lower(email)) WHERE org");
+	/* aggregates are not index expressions */
+	CHECK_KEYS("SELECT 1 FROM t GROUP BY a HAVING count(a) = $1", "");
+}
+END_TEST
+
+START_TEST(test_aliases_and_joins)
+{
+	struct candidates_stmt *st = parse(
+		"SELECT o.id FROM public.orders o JOIN customers AS c ON c.id = o.customer_id "
+		"WHERE c.email = $1 AND o.created_at > $2");
+	ck_assert_int_eq(st->ntables, 2);
+	ck_assert_str_eq(st->tables[0].schema, "public");
+	ck_assert_str_eq(st->tables[0].name, "orders");
+	ck_assert_str_eq(st->tables[0].alias, "o");
+	ck_assert_ptr_null(st->tables[1].schema);
+	char buf[2048];
+	keys(st, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "orders(customer_id, created_at); orders(customer_id); "
+			      "orders(created_at); customers(id, email); customers(id); "
+			      "customers(email); customers(id) WHERE email");
+	candidates_stmt_free(st);
+	/* a table name without alias qualifies its columns */
+	CHECK_KEYS("SELECT 1 FROM a, b WHERE a.x = b.y AND b.z = $1",
+		   "a(x); b(y, z); b(y); b(z); b(y) WHERE z");
+	/* a subquery in WHERE is its own scope; the IN column is probed */
+	CHECK_KEYS("SELECT 1 FROM a WHERE a.k IN (SELECT k FROM b WHERE b.v = $1)",
+		   "a(k); b(v); b(v) WHERE v");
+}
+END_TEST
+
+static bool has_column(void *ctx, const struct candidates_table *t, const char *col)
+{
+	(void)ctx;
+	return (!strcmp(t->name, "orders") && !strcmp(col, "status")) ||
+	       (!strcmp(t->name, "customers") && !strcmp(col, "Email"));
+}
+
+START_TEST(test_ambiguous_columns)
+{
+	struct candidates_stmt *st =
+		parse("SELECT 1 FROM orders JOIN customers ON customers.id = orders.cid "
+		      "WHERE status = $1 AND \"Email\" = $2 AND nowhere = $3");
+	int status = -2, email = -2, nowhere = -2;
+	candidates_resolve_columns(st, has_column, NULL);
+	for (size_t i = 0; i < st->nrefs; i++) {
+		if (!strcmp(st->refs[i].expr, "status"))
+			status = st->refs[i].table;
+		if (!strcmp(st->refs[i].expr, "\"Email\""))
+			email = st->refs[i].table;
+		if (!strcmp(st->refs[i].expr, "nowhere"))
+			nowhere = st->refs[i].table;
+	}
+	ck_assert_int_eq(status, 0);
+	ck_assert_int_eq(email, 1);
+	ck_assert_int_eq(nowhere, -1);
+	candidates_stmt_free(st);
+}
+END_TEST
+
+START_TEST(test_write_statements)
+{
+	struct candidates_stmt *st = parse("INSERT INTO app.log (a, b) VALUES ($1, $2)");
+	ck_assert_int_eq(st->kind, CANDIDATES_INSERT);
+	ck_assert_int_eq(st->target, 0);
+	ck_assert_str_eq(st->tables[0].name, "log");
+	ck_assert_int_eq(st->max_param, 2);
+	candidates_stmt_free(st);
+	st = parse("UPDATE jobs SET state = $1 WHERE id = $2");
+	ck_assert_int_eq(st->kind, CANDIDATES_UPDATE);
+	ck_assert_int_eq(st->target, 0);
+	candidates_stmt_free(st);
+	CHECK_KEYS("DELETE FROM jobs j USING runs r WHERE r.job = j.id AND r.at < $1",
+		   "jobs(id); runs(job, at); runs(job); runs(at)");
+	st = parse("VACUUM t");
+	ck_assert_int_eq(st->kind, CANDIDATES_OTHER);
+	candidates_stmt_free(st);
+	char *err = NULL;
+	ck_assert_ptr_null(candidates_parse("SELECT FROM WHERE", &err));
+	ck_assert_ptr_nonnull(err);
+	free(err);
+	ck_assert_ptr_null(candidates_parse("SELECT 1; SELECT 2", &err));
+	free(err);
+}
+END_TEST
+
+START_TEST(test_sql_and_quoting)
+{
+	struct candidates_stmt *st =
+		parse("SELECT 1 FROM t WHERE \"Order\" = $1 AND \"user\" > $2 AND x = $3");
+	struct candidates_index *c;
+	size_t n = candidates_build(st, &c);
+	ck_assert_uint_ge(n, 1);
+	char *sql = candidates_index_sql(&c[0], "public.t", NULL, true);
+	ck_assert_str_eq(sql, "CREATE INDEX CONCURRENTLY ON public.t (\"Order\", x, \"user\")");
+	free(sql);
+	sql = candidates_index_sql(&c[0], "t", "status = 'new'", false);
+	ck_assert_str_eq(sql, "CREATE INDEX ON t (\"Order\", x, \"user\") WHERE status = 'new'");
+	free(sql);
+	free(c);
+	candidates_stmt_free(st);
+	char *q = candidates_quote_ident("a\"b");
+	ck_assert_str_eq(q, "\"a\"\"b\"");
+	free(q);
+}
+END_TEST
+
+START_TEST(test_bind)
+{
+	const char *sql = "SELECT * FROM t WHERE a = $1 AND b = $2 AND c = $3 ORDER BY d LIMIT $4";
+	struct candidates_stmt *st = parse(sql);
+	ck_assert_int_eq(st->max_param, 4);
+	int nums[] = {2, 4};
+	const char *lits[] = {"'x''y'", "100"};
+	char *out = candidates_bind(st, sql, nums, lits, 2);
+	ck_assert_str_eq(out, "SELECT * FROM t WHERE a = $1 AND b = 'x''y' AND c = $2 ORDER BY d "
+			      "LIMIT 100");
+	free(out);
+	out = candidates_bind(st, sql, NULL, NULL, 0);
+	ck_assert_str_eq(out, sql);
+	free(out);
+	candidates_stmt_free(st);
+	/* the same parameter twice, and $10 after $1 */
+	sql = "SELECT 1 FROM t WHERE a = $1 OR b = $1 OR c = $10";
+	st = parse(sql);
+	nums[0] = 1;
+	out = candidates_bind(st, sql, nums, lits, 1);
+	ck_assert_str_eq(out, "SELECT 1 FROM t WHERE a = 'x''y' OR b = 'x''y' OR c = $9");
+	free(out);
+	candidates_stmt_free(st);
+}
+END_TEST
+
+START_TEST(test_many_shapes)
+{
+	/* whatever the shape, parsing and building neither crash nor leak */
+	static const char *const sqls[] = {
+		"WITH r AS (SELECT id FROM a WHERE x = $1) SELECT * FROM r JOIN b ON b.id = r.id",
+		"SELECT * FROM a WHERE x = $1 UNION ALL SELECT * FROM b WHERE y > $2",
+		"SELECT count(*) OVER (PARTITION BY a), b FROM t WHERE c = $1 ORDER BY 1 LIMIT 5",
+		"SELECT * FROM (SELECT a, b FROM t WHERE c = $1) s WHERE s.a > $2",
+		"SELECT * FROM generate_series($1::int, $2) g JOIN t ON t.id = g",
+		"SELECT t.* FROM t, LATERAL (SELECT * FROM u WHERE u.t_id = t.id LIMIT 1) x",
+		"UPDATE pgbench_accounts SET abalance = abalance + $1 WHERE aid = $2",
+		"INSERT INTO t SELECT * FROM u WHERE v = $1 ON CONFLICT (id) DO NOTHING",
+		"DELETE FROM t WHERE id IN (SELECT id FROM t WHERE ts < now() - $1::interval)",
+		"SELECT * FROM s.t x WHERE x.a = $1 AND s.t.b = $2 AND x.c IS NULL",
+		"SELECT * FROM t WHERE (a, b) = ($1, $2) AND c = ANY(ARRAY[$3, $4])",
+		"SELECT * FROM t WHERE a = b AND c = c",
+		"SELECT * FROM t ORDER BY a LIMIT ALL",
+		"SELECT * FROM t ORDER BY a LIMIT NULL",
+		"SELECT 1",
+		"BEGIN",
+		"COPY t FROM STDIN",
+		"SELECT * FROM t WHERE f(a, b) = $1 AND g(t.c, $2) = $3",
+		"SELECT * FROM t1 JOIN t2 USING (id) JOIN t3 ON t3.k = t2.k WHERE t1.x = $1",
+	};
+	for (size_t i = 0; i < sizeof(sqls) / sizeof(sqls[0]); i++) {
+		struct candidates_stmt *st = parse(sqls[i]);
+		candidates_resolve_columns(st, has_column, NULL);
+		struct candidates_index *c;
+		size_t n = candidates_build(st, &c);
+		for (size_t k = 0; k < n; k++) {
+			char *sql = candidates_index_sql(&c[k], "x", NULL, false);
+			ck_assert_ptr_nonnull(strstr(sql, "CREATE INDEX ON x ("));
+			free(sql);
+		}
+		free(c);
+		char *b = candidates_bind(st, sqls[i], NULL, NULL, 0);
+		ck_assert_str_eq(b, sqls[i]);
+		free(b);
+		candidates_stmt_free(st);
+	}
+	CHECK_KEYS("SELECT * FROM t1 JOIN t2 USING (id) JOIN t3 ON t3.k = t2.k WHERE t1.x = $1",
+		   "t1(x); t1(x) WHERE x; t2(k); t3(k)");
+}
+END_TEST
+
+static Suite *candidates_suite(void)
+{
+	Suite *s = suite_create("candidates");
+	TCase *tc = tcase_create("build");
+
+	tcase_add_test(tc, test_equality);
+	tcase_add_test(tc, test_equality_before_range);
+	tcase_add_test(tc, test_order_by_limit);
+	tcase_add_test(tc, test_null_tests);
+	tcase_add_test(tc, test_expression);
+	tcase_add_test(tc, test_aliases_and_joins);
+	tcase_add_test(tc, test_ambiguous_columns);
+	tcase_add_test(tc, test_write_statements);
+	tcase_add_test(tc, test_sql_and_quoting);
+	tcase_add_test(tc, test_bind);
+	tcase_add_test(tc, test_many_shapes);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(candidates_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
