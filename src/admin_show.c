@@ -289,6 +289,7 @@ struct sock_row {
 	bool close_needed;
 	const void *ptr, *link;
 	int remote_pid;
+	uint32_t prepared; /* prepared statements: the client's names, the server's LRU */
 	uint64_t id;
 };
 
@@ -341,7 +342,7 @@ static void socket_row(struct reply *r, const struct sock_row *s, unsigned filte
 	reply_int(r, s->remote_pid);
 	reply_text(r, "");
 	reply_text(r, s->app ? s->app : "");
-	reply_int(r, 0);
+	reply_int(r, s->prepared);
 	reply_u64(r, s->id);
 	if (filter & SOCK_BUFFERS) {
 		const struct iobuf *b = c->rbuf;
@@ -385,6 +386,7 @@ static void client_row(struct reply *r, const struct client *c, unsigned filter)
 		.ptr = c,
 		.link = c->server,
 		.remote_pid = peer_pid(&c->conn),
+		.prepared = ps_client_count(&c->ps),
 		.id = c->id,
 	};
 	if (c->state == CLIENT_WAITING && c->wait_start)
@@ -409,6 +411,7 @@ static void server_row(struct reply *r, const struct server *sv, unsigned filter
 		.ptr = sv,
 		.link = sv->client,
 		.remote_pid = (int)sv->backend_pid,
+		.prepared = ps_server_count(&sv->ps),
 		.id = sv->id,
 	};
 	socket_row(r, &s, filter);
@@ -602,21 +605,13 @@ static const struct admin_column stats_averages_cols[] = {
 	{"avg_bind_count", COL_NUMERIC},
 };
 
-/* The eleven values of a counter set, in column order; the prepared
- * statement counts stay 0 until statements are tracked. */
+/* The eleven values of a counter set, in column order. */
 static void reply_counters(struct reply *r, const struct stats_counters *c)
 {
-	const uint64_t v[] = {c->server_assignments,
-			      c->xact_count,
-			      c->query_count,
-			      c->bytes_in,
-			      c->bytes_out,
-			      c->xact_time,
-			      c->query_time,
-			      c->wait_time,
-			      0,
-			      0,
-			      0};
+	const uint64_t v[] = {c->server_assignments, c->xact_count, c->query_count,
+			      c->bytes_in,           c->bytes_out,  c->xact_time,
+			      c->query_time,         c->wait_time,  c->client_parse_count,
+			      c->server_parse_count, c->bind_count};
 	for (size_t i = 0; i < ARRAY_SIZE(v); i++)
 		reply_u64(r, v[i]);
 }
@@ -698,17 +693,10 @@ static void show_totals(struct reply *r)
 	reply_header(r, COLS(cols));
 	for (int s = 0; s < 2; s++) {
 		const struct stats_counters *c = &sets[s];
-		const uint64_t v[] = {c->server_assignments,
-				      c->xact_count,
-				      c->query_count,
-				      c->bytes_in,
-				      c->bytes_out,
-				      c->xact_time,
-				      c->query_time,
-				      c->wait_time,
-				      0,
-				      0,
-				      0};
+		const uint64_t v[] = {c->server_assignments, c->xact_count, c->query_count,
+				      c->bytes_in,           c->bytes_out,  c->xact_time,
+				      c->query_time,         c->wait_time,  c->client_parse_count,
+				      c->server_parse_count, c->bind_count};
 		for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
 			snprintf(name, sizeof(name), "%s_%s", s ? "avg" : "total", names[i]);
 			reply_row(r);

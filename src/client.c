@@ -207,6 +207,7 @@ void client_close(struct client *client, const char *reason)
 		free(client->scram);
 		client->scram = NULL;
 	}
+	ps_client_free(loop, &client->ps);
 	loop->client_count--;
 	client_set_state(client, CLIENT_CLOSED);
 	conn_close(&client->conn);
@@ -432,6 +433,17 @@ void client_link_server(struct client *client, struct server *server)
 	conn_link(&client->conn, &server->conn);
 	server_set_state(server, SERVER_ACTIVE);
 	client_set_state(client, CLIENT_ACTIVE);
+	server->ps_on = ps_active(client);
+	if (server->ps_on) {
+		ps_server_checkout(&server->ps);
+		server->ps.skipping = false;
+		/* a named Parse is looked at whole */
+		uint32_t limit = (uint32_t)loop->cfg->max_packet_size + 5;
+		if (limit < 5)
+			limit = UINT32_MAX;
+		if (client->conn.need_limit < limit)
+			client->conn.need_limit = limit;
+	}
 	server->link_time = loop->now;
 	server->request_time = loop->now;
 	leak_checkout_begin(&server->checkout, loop->now);
@@ -496,7 +508,18 @@ static enum pkt_action forward_to_server(struct client *client, uint8_t type, ui
 {
 	struct server *server = client->server;
 	struct loop *loop = client->conn.loop;
+	enum pkt_action act = PKT_FORWARD;
 
+	if (server->ps_on) {
+		int how;
+		act = ps_client_message(client, type, len, body, avail, &how);
+		if (act == PKT_STOP || act == PKT_NEED_ALL || client->conn.dead)
+			return act == PKT_NEED_ALL ? act : PKT_STOP;
+		if (how == PS_QUIET) {
+			server->request_time = loop->now;
+			return act;
+		}
+	}
 	switch (type) {
 	case 'Q':
 	case 'F':
@@ -534,7 +557,7 @@ static enum pkt_action forward_to_server(struct client *client, uint8_t type, ui
 			note_session_state(client, server, avail >= blen);
 	}
 	client->pool->bytes_in += len + 1;
-	return PKT_FORWARD;
+	return act;
 }
 
 static enum pkt_action client_packet(struct conn *c, uint8_t type, uint32_t len,
@@ -630,6 +653,12 @@ static enum pkt_action client_packet(struct conn *c, uint8_t type, uint32_t len,
 		return forward_to_server(client, type, len, body, avail);
 	if (client->state == CLIENT_WAITING)
 		return PKT_STOP;
+	if (type == 'Q' && client->ps.count && ps_active(client)) {
+		/* DEALLOCATE of the client's own names needs no server */
+		enum pkt_action act;
+		if (ps_client_unlinked_query(client, len, body, avail, &act))
+			return act;
+	}
 
 	/* no server yet: wait for one, then see this message again */
 	conn_pause_reading(c);

@@ -9,6 +9,7 @@
 #include "conn.h"
 #include "list.h"
 #include "params.h"
+#include "prepared.h"
 #include "scram.h"
 #include "timeutil.h"
 
@@ -68,6 +69,7 @@ struct client {
 	bool admin_skip_to_sync; /* admin console: an extended-protocol message
 				  * failed; drop messages until Sync */
 	unsigned session_state; /* sessionstate kinds seen (each warned once) */
+	struct ps_client ps; /* its prepared statement names (prepared.c) */
 };
 
 /* client_accept takes FD (accepted, non-blocking) and starts the login.

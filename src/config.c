@@ -115,6 +115,9 @@ static const struct setting settings[] = {
 	INT(pkt_buf, "4096", 1024, 1048576, 0, "size of the buffer per connection, bytes"),
 	INT(max_packet_size, "2147483647", 1024, 2147483647, R,
 	    "largest protocol message accepted, bytes"),
+	INT(max_prepared_statements, "200", 0, 100000, 0,
+	    "protocol-level prepared statements kept per server connection in transaction "
+	    "and statement pooling; 0: passed through unchanged"),
 	INT(sbuf_loopcnt, "5", 0, 1000000, R,
 	    "reads per connection per loop turn before others get a turn; 0: no limit"),
 
@@ -249,8 +252,6 @@ static const struct unsupported unsupported[] = {
 	HARMLESS("job_name", "pgbouncer"),
 	HARMLESS("log_stats", "1"),
 	HARMLESS("max_db_client_connections", "0"),
-	{"max_prepared_statements", false, "0", NULL,
-	 "protocol-level prepared statements are passed to the server unchanged", NULL},
 	HARMLESS("max_user_client_connections", "0"),
 	HARMLESS("peer_id", "0"),
 	HARMLESS("query_wait_notify", "5"),

@@ -104,6 +104,7 @@ struct config {
 	char *ignore_startup_parameters; /* comma list, "" */
 	int pkt_buf; /* default 4096 */
 	int max_packet_size; /* default 2147483647 */
+	int max_prepared_statements; /* default 200 */
 	int sbuf_loopcnt; /* default 5 */
 
 	/* timeouts and lifetimes */

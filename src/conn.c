@@ -178,6 +178,13 @@ static void forward_flush(struct conn *c)
 	write_out(p);
 }
 
+bool conn_forward_now(struct conn *c)
+{
+	if (conn_pending(c))
+		forward_flush(c);
+	return !conn_pending(c);
+}
+
 void conn_process(struct conn *c)
 {
 	if (c->in_process || c->dead)
@@ -237,6 +244,16 @@ void conn_process(struct conn *c)
 			drop(c, have);
 			c->skip_remain = total - have;
 			break;
+		case PKT_REPLACE: {
+			uint32_t k = c->replace_len < have ? c->replace_len : have;
+			drop(c, k);
+			have -= k;
+			total -= k;
+			c->pkt_pos += have;
+			c->send_end = c->pkt_pos;
+			c->fwd_remain = total - have;
+			break;
+		}
 		case PKT_NEED_ALL:
 			if (have == total) {
 				/* the owner had everything: treat as a stop to avoid spinning */
@@ -269,10 +286,15 @@ out:
 	c->in_process = false;
 	if (c->dead)
 		return;
-	if (conn_pending(c))
+	if (conn_pending(c)) {
 		forward_flush(c);
-	else if (c->rbuf)
+		return;
+	}
+	if (c->rbuf)
 		maybe_release_rbuf(c);
+	/* messages the owner queued on the peer in place of forwarded ones */
+	if (c->peer && c->peer->wbuf && !c->peer->dead)
+		conn_flush(c->peer);
 }
 
 /* Make sure the receive buffer has free space at its end. Returns false

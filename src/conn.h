@@ -21,6 +21,9 @@ enum pkt_action {
 	PKT_SKIP, /* drop it: the owner handled it */
 	PKT_NEED_ALL, /* call again once the whole message is buffered */
 	PKT_STOP, /* stop processing now: the owner parked or closed the conn */
+	PKT_REPLACE, /* the owner queued a replacement for the message's first
+		      * replace_len bytes on the peer (conn_forward_now was
+		      * true): drop them, forward the rest */
 };
 
 struct conn_ops {
@@ -59,6 +62,7 @@ struct conn {
 	uint32_t fwd_remain; /* bytes of the current message still to forward */
 	uint32_t skip_remain; /* bytes of the current message still to drop */
 	uint32_t need_limit; /* largest message the owner may ask to buffer whole */
+	uint32_t replace_len; /* PKT_REPLACE: bytes of the message replaced */
 	struct iobuf *wbuf; /* our own messages for this socket */
 	bool startup; /* untyped messages expected (before login) */
 	bool read_paused; /* the owner parked reading */
@@ -107,6 +111,12 @@ static inline bool conn_pending(const struct conn *c)
 {
 	return c->rbuf && c->send_end > c->rbuf->start;
 }
+
+/* conn_forward_now writes C's forwarded bytes to its peer now, as far as
+ * the peer's socket takes them, and tells whether none are left: only then
+ * may the owner queue its own messages on the peer without reordering the
+ * stream. */
+bool conn_forward_now(struct conn *c);
 
 /* conn_idle tells whether C sits between messages with nothing buffered
  * to forward or drop. */

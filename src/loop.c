@@ -288,6 +288,7 @@ void loop_destroy(struct loop *loop)
 	}
 	cancel_abort_all(loop);
 	reap(loop);
+	ps_registry_free(&loop->ps_reg);
 	list_for_each_safe(n, t, &loop->pools) pool_free(container_of(n, struct pool, node));
 	list_for_each_safe(n, t, &loop->databases)
 	{

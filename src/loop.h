@@ -11,6 +11,7 @@
 #include "config.h"
 #include "iobuf.h"
 #include "list.h"
+#include "prepared.h"
 #include "timeutil.h"
 
 struct admin_state;
@@ -63,6 +64,7 @@ struct loop {
 	bool paused; /* PAUSE / SIGUSR1 */
 	enum shutdown_mode shutdown;
 	usec_t now; /* cached per loop turn */
+	struct ps_registry ps_reg; /* prepared statements by text (prepared.c) */
 };
 
 /* loop_init prepares LOOP with CFG (takes ownership) on a new libev loop.

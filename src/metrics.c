@@ -97,6 +97,9 @@ enum pool_value {
 	PV_BYTES_IN,
 	PV_BYTES_OUT,
 	PV_ASSIGNMENTS,
+	PV_CLIENT_PARSES,
+	PV_SERVER_PARSES,
+	PV_BINDS,
 	PV_LEAKS,
 	PV_SESSION_STATE,
 };
@@ -131,6 +134,12 @@ static uint64_t pool_value(const struct pool *p, enum pool_value v)
 		return p->bytes_out;
 	case PV_ASSIGNMENTS:
 		return p->server_assignments;
+	case PV_CLIENT_PARSES:
+		return p->client_parse_count;
+	case PV_SERVER_PARSES:
+		return p->server_parse_count;
+	case PV_BINDS:
+		return p->bind_count;
 	case PV_LEAKS:
 		return p->leak_count;
 	case PV_SESSION_STATE:
@@ -199,6 +208,25 @@ static const struct pool_family pool_families[] = {
 	 "counter",
 	 "Times a client of the pool was given a server connection.",
 	 {PV_ASSIGNMENTS},
+	 {NULL},
+	 1},
+	{"pool_client_parses_total",
+	 "counter",
+	 "Parse messages of named prepared statements received from the pool's clients "
+	 "(max_prepared_statements).",
+	 {PV_CLIENT_PARSES},
+	 {NULL},
+	 1},
+	{"pool_server_parses_total",
+	 "counter",
+	 "Parse messages the pooler sent to the pool's servers to prepare statements there.",
+	 {PV_SERVER_PARSES},
+	 {NULL},
+	 1},
+	{"pool_binds_total",
+	 "counter",
+	 "Bind messages of named prepared statements received from the pool's clients.",
+	 {PV_BINDS},
 	 {NULL},
 	 1},
 	{"pool_leaks_total",

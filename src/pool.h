@@ -99,6 +99,9 @@ struct pool {
 	uint64_t xact_time, query_time, wait_time, server_assignments;
 	uint64_t leak_count; /* checkouts flagged as suspected leaks */
 	uint64_t session_state_count; /* statements leaving session state (sessionstate.h) */
+	uint64_t client_parse_count; /* named Parse from clients (prepared.c) */
+	uint64_t server_parse_count; /* Parse the pooler sent to servers */
+	uint64_t bind_count; /* Bind of a named statement from clients */
 
 	/* latency histograms and error classes for /metrics (http.c) */
 	struct histogram query_hist; /* request to its ReadyForQuery */

@@ -113,7 +113,8 @@ bool server_is_clean(const struct server *server)
 	return server->state != SERVER_CLOSED && server->txn_status == 'I' &&
 	       server->pending_rfq == 0 && !server->ext_pending && server->task == TASK_NONE &&
 	       !server->close_needed && server->conn.fwd_remain == 0 &&
-	       server->conn.skip_remain == 0 && conn_buffered(&server->conn) == 0;
+	       server->conn.skip_remain == 0 && conn_buffered(&server->conn) == 0 &&
+	       ps_server_idle(&server->ps);
 }
 
 static void free_login_params(struct server *server)
@@ -535,6 +536,8 @@ static void task_done(struct server *server, char status)
 	/* DISCARD ALL / RESET ALL put unreported parameters back to their
 	 * defaults without telling us */
 	if (task == TASK_RESET)
+		ps_server_forget(server->conn.loop, &server->ps); /* DISCARD ALL, DEALLOCATE ALL */
+	if (task == TASK_RESET)
 		for (int i = 0; i < PARAM_COUNT; i++)
 			if (!params_reported(i))
 				params_set(&server->params, i, NULL);
@@ -649,6 +652,11 @@ static enum pkt_action server_packet(struct conn *c, uint8_t type, uint32_t len,
 		}
 	}
 
+	if (server->ps_on) {
+		enum pkt_action act = ps_server_message(server, type, len, body, avail);
+		if (act != PKT_FORWARD)
+			return act;
+	}
 	switch (type) {
 	case 'Z':
 		if (avail < 1)
@@ -713,10 +721,13 @@ static void server_forwarded(struct conn *c)
 	struct server *server = server_of(c);
 	struct client *client = server->client;
 
-	if (!server->release_check || !client)
+	if (client && server->ps_on)
+		ps_emit(server); /* our answers that waited for these bytes */
+	if (!server->release_check || !client || client->conn.dead || c->dead)
 		return;
 	server->release_check = false;
-	if (server->pending_rfq > 0 || server->ext_pending || client->conn.fwd_remain)
+	if (server->pending_rfq > 0 || server->ext_pending || client->conn.fwd_remain ||
+	    !ps_server_idle(&server->ps))
 		return;
 	enum pool_mode mode = server->pool->mode;
 	if (mode == POOL_MODE_SESSION)
@@ -763,6 +774,7 @@ void server_close(struct server *server, const char *reason)
 	}
 	if (server->cancels_in_flight)
 		cancel_forget_server(loop, server);
+	ps_server_free(loop, &server->ps);
 	clear_secret(server);
 	free_login_params(server);
 	pool->db->server_count--;

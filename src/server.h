@@ -11,6 +11,7 @@
 #include "leak.h"
 #include "list.h"
 #include "params.h"
+#include "prepared.h"
 #include "scram.h"
 #include "timeutil.h"
 
@@ -76,6 +77,8 @@ struct server {
 	usec_t xact_start;
 
 	struct checkout checkout; /* leak.c: the current client's use of it */
+	struct ps_server ps; /* statements prepared on it, responses owed (prepared.c) */
+	bool ps_on; /* the linked client's statements are translated */
 };
 
 /* server_launch opens a new connection for POOL. Returns the server (in

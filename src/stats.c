@@ -37,6 +37,9 @@ void stats_pool_add(const struct pool *pool, struct stats_counters *sum)
 	sum->xact_time += pool->xact_time;
 	sum->query_time += pool->query_time;
 	sum->wait_time += pool->wait_time;
+	sum->client_parse_count += pool->client_parse_count;
+	sum->server_parse_count += pool->server_parse_count;
+	sum->bind_count += pool->bind_count;
 }
 
 void stats_count_error(struct stats_errors *e, const char *cls)
@@ -134,6 +137,11 @@ static void average(const struct stats_counters *now, const struct stats_counter
 	avg->query_count = queries * USEC_PER_SEC / us;
 	avg->bytes_in = delta(now->bytes_in, before->bytes_in) * USEC_PER_SEC / us;
 	avg->bytes_out = delta(now->bytes_out, before->bytes_out) * USEC_PER_SEC / us;
+	avg->client_parse_count =
+		delta(now->client_parse_count, before->client_parse_count) * USEC_PER_SEC / us;
+	avg->server_parse_count =
+		delta(now->server_parse_count, before->server_parse_count) * USEC_PER_SEC / us;
+	avg->bind_count = delta(now->bind_count, before->bind_count) * USEC_PER_SEC / us;
 	if (xacts)
 		avg->xact_time = delta(now->xact_time, before->xact_time) / xacts;
 	if (queries)
@@ -177,6 +185,9 @@ void stats_refresh(struct loop *loop)
 		all.xact_time += cur.xact_time;
 		all.query_time += cur.query_time;
 		all.wait_time += cur.wait_time;
+		all.client_parse_count += cur.client_parse_count;
+		all.server_parse_count += cur.server_parse_count;
+		all.bind_count += cur.bind_count;
 		if (!e) {
 			log_error("out of memory keeping statistics of database %s", db->name);
 			continue;

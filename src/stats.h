@@ -24,6 +24,9 @@ struct stats_counters {
 	uint64_t xact_time;
 	uint64_t query_time;
 	uint64_t wait_time;
+	uint64_t client_parse_count; /* named Parse messages from clients */
+	uint64_t server_parse_count; /* Parse messages the pooler sent to servers */
+	uint64_t bind_count; /* Bind messages of named statements */
 };
 
 /* ErrorResponses counted by SQLSTATE class (the code's first two

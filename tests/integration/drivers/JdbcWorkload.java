@@ -3,12 +3,13 @@
 // the same workload for the other drivers, and test_drivers.py describes it.
 //
 // Settings come from the environment: LGW_HOST, LGW_PORT, LGW_USER,
-// LGW_PASSWORD, LGW_DB, LGW_TABLE, LGW_MODE, LGW_WORKERS. The driver sends
+// LGW_PASSWORD, LGW_DB, LGW_TABLE, LGW_MODE, LGW_NAMED, LGW_WORKERS. The driver sends
 // DateStyle, TimeZone (the JVM's: test_drivers.py runs java with
 // -Duser.timezone), extra_float_digits=3 and application_name in the
-// startup packet (assumeMinServerVersion=9.0). In transaction mode
-// prepareThreshold=0 keeps every statement unnamed; in session mode the
-// driver's default (5) turns statements used often into named ones.
+// startup packet (assumeMinServerVersion=9.0). With LGW_NAMED=0
+// prepareThreshold=0 keeps every statement unnamed; else in transaction
+// mode prepareThreshold=1 names every statement from its second use, and
+// in session mode the driver's default (5) names statements used often.
 //
 // Output: one JSON object per line, {"w": worker, "step": name, "v": value}
 // or {"w": worker, "step": name, "error": {...}} when a step failed.
@@ -220,7 +221,10 @@ public class JdbcWorkload {
         props.setProperty("assumeMinServerVersion", "9.0");
         props.setProperty("sslmode", "disable");
         props.setProperty("connectTimeout", "10");
-        if (MODE.equals("transaction")) props.setProperty("prepareThreshold", "0");
+        if ("0".equals(System.getenv("LGW_NAMED")))
+            props.setProperty("prepareThreshold", "0");
+        else if (MODE.equals("transaction"))
+            props.setProperty("prepareThreshold", "1");
         String countSql = "SELECT count(*) FROM " + TABLE + " WHERE worker = ?";
 
         try (Connection conn = DriverManager.getConnection(url, props)) {

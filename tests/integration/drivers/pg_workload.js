@@ -3,9 +3,9 @@
 // for the other drivers, and test_drivers.py describes it.
 //
 // Settings come from the environment: LGW_HOST, LGW_PORT, LGW_USER,
-// LGW_PASSWORD, LGW_DB, LGW_TABLE, LGW_MODE, LGW_WORKERS. In session mode
-// the statements that repeat are named (server-side prepared statements);
-// in transaction mode every query is unnamed.
+// LGW_PASSWORD, LGW_DB, LGW_TABLE, LGW_MODE, LGW_NAMED, LGW_WORKERS. The
+// statements that repeat are named (server-side prepared statements) unless
+// LGW_NAMED is 0, for poolers that cannot carry them in transaction mode.
 //
 // Output: one JSON object per line, {"w": worker, "step": name, "v": value}
 // or {"w": worker, "step": name, "error": {...}} when a step failed.
@@ -17,6 +17,7 @@ const { Client } = require('pg');
 const env = process.env;
 const TABLE = env.LGW_TABLE;
 const MODE = env.LGW_MODE;
+const NAMED = env.LGW_NAMED !== '0';
 const WORKERS = parseInt(env.LGW_WORKERS || '20', 10);
 const ROWS = 8;
 const REPORTED = ['application_name', 'client_encoding', 'DateStyle', 'TimeZone', 'IntervalStyle',
@@ -83,11 +84,11 @@ async function worker(w) {
   client.connection.on('parameterStatus', (msg) => {
     reported[msg.parameterName] = msg.parameterValue;
   });
-  // In session mode the statements that repeat are named: node-postgres
-  // prepares them once per connection and then only binds and executes.
+  // The statements that repeat are named: node-postgres prepares them once
+  // per connection and then only binds and executes.
   const q = (name, text, values) => {
     const config = { text, values, rowMode: 'array' };
-    if (MODE === 'session' && name) config.name = name;
+    if (NAMED && name) config.name = name;
     return client.query(config);
   };
   const step = async (name, fn) => {

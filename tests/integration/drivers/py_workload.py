@@ -4,8 +4,9 @@ psycopg (3) and asyncpg. The same workload exists as pg_workload.js
 
 Settings come from the environment: LGW_DRIVER (psycopg2, psycopg3,
 asyncpg), LGW_HOST, LGW_PORT, LGW_USER, LGW_PASSWORD, LGW_DB, LGW_TABLE,
-LGW_MODE (session or transaction: in transaction mode the driver uses no
-named server-side statements), LGW_WORKERS (parallel connections).
+LGW_MODE (session or transaction), LGW_NAMED (0: the driver uses no named
+server-side statements, for poolers that cannot carry them in transaction
+mode; else the driver's defaults), LGW_WORKERS (parallel connections).
 
 Output: one JSON object per line, {"w": worker, "step": name, "v": value}
 or {"w": worker, "step": name, "error": {...}} when a step failed."""
@@ -27,6 +28,7 @@ PASSWORD = os.environ["LGW_PASSWORD"]
 DB = os.environ["LGW_DB"]
 TABLE = os.environ["LGW_TABLE"]
 MODE = os.environ["LGW_MODE"]
+NAMED = os.environ.get("LGW_NAMED", "1") != "0"
 WORKERS = int(os.environ.get("LGW_WORKERS", "20"))
 
 ROWS = 8
@@ -305,7 +307,7 @@ def psycopg3_worker(w):
 
     app = "lg-psycopg3-%d" % w
     kwargs = {}
-    if MODE == "transaction":
+    if not NAMED:
         kwargs["prepare_threshold"] = None
     conn = libpq_connect(w, lambda: psycopg.connect(
         host=HOST, port=PORT, user=USER, password=PASSWORD, dbname=DB,
@@ -414,7 +416,7 @@ async def asyncpg_worker(w):
     import asyncpg
 
     kwargs = {}
-    if MODE == "transaction":
+    if not NAMED:
         kwargs["statement_cache_size"] = 0
     conn = await asyncpg.connect(
         host=HOST, port=PORT, user=USER, password=PASSWORD, database=DB, ssl=False, timeout=10,
