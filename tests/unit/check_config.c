@@ -599,9 +599,8 @@ START_TEST(test_harmless_unsupported)
 {
 	expect_warning(BASE "tcp_keepidle = 30\n", 3,
 		       "setting \"tcp_keepidle\" is accepted but has no effect yet");
-	expect_warning(BASE "max_prepared_statements = 200\n", 3,
-		       "setting \"max_prepared_statements\" is accepted but has no effect yet: "
-		       "protocol-level prepared statements are passed to the server unchanged");
+	expect_warning(BASE "server_round_robin = 1\n", 3,
+		       "setting \"server_round_robin\" is accepted but has no effect yet");
 	/* at PgBouncer's default, behaviour is the same: no warning */
 	expect_silent(BASE "tcp_keepidle = 0\ndns_max_ttl = 15.0\njob_name = PgBouncer\n"
 			   "tcp_defer_accept = 45\n");
