@@ -624,9 +624,6 @@ static enum pkt_action oom(struct client *client)
 	return PKT_STOP;
 }
 
-/* A Query that is one DEALLOCATE or DISCARD ALL statement. */
-enum sql_kind { SQL_OTHER, SQL_DEALLOCATE, SQL_DEALLOCATE_ALL, SQL_DISCARD_ALL };
-
 static const char *skip_space(const char *p, const char *end)
 {
 	while (p < end && isspace((unsigned char)*p))
@@ -645,9 +642,7 @@ static const char *match_word(const char *p, const char *end, const char *word)
 	return skip_space(p, end);
 }
 
-/* classify_sql looks at TEXT (LEN bytes, no NUL needed); for DEALLOCATE
- * of one name, copies the name (identifier rules: folded unless quoted). */
-static enum sql_kind classify_sql(const char *text, size_t len, char *name, size_t name_size)
+enum sql_kind ps_classify_sql(const char *text, size_t len, char *name, size_t name_size)
 {
 	const char *end = text + len;
 	while (end > text && (end[-1] == '\0' || end[-1] == ';' || isspace((unsigned char)end[-1])))
@@ -705,7 +700,7 @@ static enum pkt_action on_unnamed_parse(struct client *client, uint32_t blen, co
 	struct pstmt *st = NULL;
 
 	if (body[0] == '\0' && tz && tz - text <= QUERY_PEEK_MAX && client->ps.count &&
-	    classify_sql((const char *)text, (size_t)(tz - text), name, sizeof(name)) ==
+	    ps_classify_sql((const char *)text, (size_t)(tz - text), name, sizeof(name)) ==
 		    SQL_DEALLOCATE)
 		st = name_get(&client->ps, name);
 	if (!st) {
@@ -938,7 +933,7 @@ static enum pkt_action on_query(struct client *client, uint32_t blen, const uint
 			*mode = PS_DONE;
 			return PKT_NEED_ALL;
 		}
-		kind = classify_sql((const char *)body, blen, name, sizeof(name));
+		kind = ps_classify_sql((const char *)body, blen, name, sizeof(name));
 	}
 	if (kind == SQL_DEALLOCATE && !name_get(&client->ps, name))
 		kind = SQL_OTHER; /* perhaps an SQL-level PREPARE: the server's */
@@ -1032,7 +1027,7 @@ bool ps_client_unlinked_query(struct client *client, uint32_t len, const uint8_t
 		*act = PKT_NEED_ALL;
 		return true;
 	}
-	enum sql_kind kind = classify_sql((const char *)body, blen, name, sizeof(name));
+	enum sql_kind kind = ps_classify_sql((const char *)body, blen, name, sizeof(name));
 	if (kind == SQL_DEALLOCATE && name_get(&client->ps, name)) {
 		name_put(&loop->ps_reg, &client->ps, name, NULL);
 	} else if (kind == SQL_DEALLOCATE_ALL) {

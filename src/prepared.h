@@ -121,6 +121,15 @@ enum pkt_action ps_server_message(struct server *server, uint8_t type, uint32_t 
  * once nothing the server sent is still on its way to the client. */
 void ps_emit(struct server *server);
 
+/* A Query that is one DEALLOCATE or DISCARD ALL statement. */
+enum sql_kind { SQL_OTHER, SQL_DEALLOCATE, SQL_DEALLOCATE_ALL, SQL_DISCARD_ALL };
+
+/* ps_classify_sql looks at TEXT (LEN bytes, no NUL needed, trailing
+ * semicolons and NULs ignored); for DEALLOCATE of one name it copies the
+ * name to NAME (identifier rules: folded to lower case unless quoted). A
+ * name that does not fit makes it SQL_OTHER. */
+enum sql_kind ps_classify_sql(const char *text, size_t len, char *name, size_t name_size);
+
 /* Counts for SHOW CLIENTS / SHOW SERVERS. */
 static inline uint32_t ps_client_count(const struct ps_client *pc)
 {
