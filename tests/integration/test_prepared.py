@@ -485,3 +485,18 @@ def test_sql_deallocate_in_extended_protocol(txp, sessp):
         assert ("C", "DEALLOCATE ALL") in want and ("D", ("e2 again",)) in want
         assert got == want
         assert other.run(bind("o1"), execute(), SYNC)[1] == ("D", ("o1",))
+
+
+def test_counters_in_metrics(cluster):
+    from test_metrics import free_port, scrape, value
+    port = free_port()
+    with running_pooler(cluster, pool_mode="transaction", default_pool_size=1,
+                        metrics_listen="127.0.0.1:%d" % port) as p:
+        with clients(p, 2) as (a, b):
+            a.run(parse("m1", "SELECT 'm'"), bind("m1"), execute(), SYNC)
+            b.run(parse("m2", "SELECT 'm'"), bind("m2"), execute(), SYNC)
+            b.run(bind("m2"), execute(), SYNC)
+        samples = scrape(port)
+        assert value(samples, "pglifeguard_pool_client_parses_total") == 2
+        assert value(samples, "pglifeguard_pool_server_parses_total") == 1  # one server
+        assert value(samples, "pglifeguard_pool_binds_total") == 3
