@@ -218,7 +218,10 @@ int main(int argc, char **argv)
 	log_info("pglifeguard %s started, pid %d", PACKAGE_VERSION, (int)getpid());
 	listener_log_all(&loop);
 	struct monitor *monitor = NULL;
-	if (cfg->store_path && cfg->store_path[0] && !(monitor = monitor_start(cfg))) {
+	char *store_path = monitor_store_path(cfg);
+	bool want_monitor = store_path != NULL;
+	free(store_path);
+	if (want_monitor && !(monitor = monitor_start(cfg))) {
 		loop_destroy(&loop);
 		if (pidfile)
 			unlink(pidfile);

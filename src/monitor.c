@@ -11,12 +11,15 @@
 #include <string.h>
 #include "authfile.h"
 #include "log.h"
+#include "relstats.h"
+#include "rollup.h"
 #include "sampler.h"
 #include "store.h"
 #include "timeutil.h"
 
 #define RETENTION_BATCH 500
 #define RETENTION_EVERY 60.0 /* seconds */
+#define ROLLUP_BUCKETS 4 /* per retention tick, one transaction each */
 
 struct target {
 	char *name, *conninfo;
@@ -28,11 +31,13 @@ struct monitor {
 	ev_async stop;
 	ev_timer retention;
 	usec_t retention_age;
+	usec_t rollup_after, rollup_interval;
 	usec_t interval;
 	struct store *store;
 	struct target *targets;
 	size_t ntargets;
 	struct sampler **samplers;
+	char *path; /* the store file in use */
 };
 
 static void stop_cb(struct ev_loop *ev, ev_async *w, int revents)
@@ -46,6 +51,11 @@ static void retention_cb(struct ev_loop *ev, ev_timer *w, int revents)
 	int64_t n = store_expire(m->store, timeutil_wall() - m->retention_age, RETENTION_BATCH);
 	if (n > 0)
 		log_debug("monitor: %lld expired intervals deleted", (long long)n);
+	relstats_expire(m->store, timeutil_wall() - m->retention_age);
+	n = rollup_run(m->store, timeutil_wall() - m->rollup_after, m->rollup_interval,
+		       ROLLUP_BUCKETS);
+	if (n > 0)
+		log_debug("monitor: %lld buckets rolled up", (long long)n);
 }
 
 static void *thread_main(void *arg)
@@ -144,6 +154,7 @@ static void free_monitor(struct monitor *m)
 	}
 	free(m->targets);
 	free(m->samplers);
+	free(m->path);
 	store_close(m->store);
 	if (m->ev)
 		ev_loop_destroy(m->ev);
@@ -159,8 +170,16 @@ struct monitor *monitor_start(const struct config *cfg)
 	}
 	m->interval = cfg->sample_interval;
 	m->retention_age = cfg->store_retention;
+	m->rollup_after = cfg->store_rollup_after;
+	m->rollup_interval = cfg->store_rollup_interval;
 	char *err = NULL;
-	m->store = store_open(cfg->store_path, false, &err, NULL);
+	m->path = monitor_store_path(cfg);
+	if (!m->path) {
+		log_error("monitor: store_path is off or out of memory");
+		free_monitor(m);
+		return NULL;
+	}
+	m->store = store_open(m->path, false, &err, NULL);
 	if (!m->store) {
 		log_error("monitor: %s", err ? err : "cannot open the store");
 		free(err);
@@ -219,8 +238,27 @@ struct monitor *monitor_start(const struct config *cfg)
 		return NULL;
 	}
 	log_info("monitor: sampling %zu database(s) every %lld s into %s", m->ntargets,
-		 (long long)(m->interval / USEC_PER_SEC), cfg->store_path);
+		 (long long)(m->interval / USEC_PER_SEC), m->path);
 	return m;
+}
+
+char *monitor_store_path(const struct config *cfg)
+{
+	const char *p = cfg->store_path ? cfg->store_path : "";
+	if (!strcmp(p, "off"))
+		return NULL;
+	if (p[0])
+		return strdup(p);
+	if (!cfg->pidfile || !cfg->pidfile[0])
+		return NULL;
+	const char *slash = strrchr(cfg->pidfile, '/');
+	char *out = NULL;
+	if (!slash)
+		return strdup("pglifeguard.db");
+	/* "/run/x.pid" -> "/run/pglifeguard.db", "/x.pid" -> "/pglifeguard.db" */
+	if (asprintf(&out, "%.*s/pglifeguard.db", (int)(slash - cfg->pidfile), cfg->pidfile) < 0)
+		return NULL;
+	return out;
 }
 
 void monitor_stop(struct monitor *m)

@@ -19,6 +19,9 @@ static void usage(FILE *out)
 		     "  top [--since DURATION] [--limit N] [--json]\n"
 		     "                      statements by total execution time over a window\n"
 		     "                      (DURATION like 30s, 15m, 1h, 2d; default 1h)\n"
+		     "  tables [--since DURATION] [--limit N] [--json]\n"
+		     "                      tables by rows read in sequential scans, writes,\n"
+		     "                      sizes, dead tuples; indexes not scanned in the window\n"
 		     "\n"
 		     "exit status: 0 ok, 1 usage error, 2 store missing, foreign or unreadable\n");
 }
@@ -58,6 +61,8 @@ int main(int argc, char **argv)
 	optind = 0; /* reset getopt for the subcommand (glibc: 0 reinitialises) */
 	if (!strcmp(cmd, "top"))
 		return cli_top(store, sub_argc, sub_argv);
+	if (!strcmp(cmd, "tables"))
+		return cli_tables(store, sub_argc, sub_argv);
 	fprintf(stderr, "pglifeguard-cli: unknown command \"%s\"\n", cmd);
 	usage(stderr);
 	return CLI_USAGE;
