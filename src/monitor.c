@@ -130,7 +130,11 @@ static char *conninfo_for(const struct config *cfg, const struct db_config *db,
 	FILE *f = open_memstream(&buf, &len);
 	if (!f)
 		return NULL;
-	fputs("application_name='pglifeguard monitor' connect_timeout=10", f);
+	/* lock_timeout: pg_relation_size() waits for a lock behind DDL; better a
+	 * skipped table sample than a sampler stuck behind ALTER TABLE */
+	fputs("application_name='pglifeguard monitor' connect_timeout=10 "
+	      "options='-c lock_timeout=2000'",
+	      f);
 	if (db->host)
 		append_kv(f, "host", db->host);
 	if (db->port > 0)

@@ -192,3 +192,31 @@ def test_store_path_default_beside_pidfile(make_pooler, lg_table):
     time.sleep(2)
     assert not os.path.exists(os.path.join(off.dir, "pglifeguard.db"))
     assert "monitor:" not in off.log()
+
+
+def test_ddl_lock_skips_table_sample_not_statements(monitored, cluster):
+    """pg_relation_size() waits behind an ACCESS EXCLUSIVE lock: the
+    sampler's lock_timeout turns that into one warning and skipped table
+    samples while pg_stat_statements intervals keep coming."""
+    pooler, store, relid = monitored
+    assert wait_for(lambda: ready(store), 30), pooler.log()[-3000:]
+    locker = cluster.connect()
+    try:
+        locker.autocommit = False
+        with locker.cursor() as cur:
+            cur.execute("LOCK TABLE lg_tables_t IN ACCESS EXCLUSIVE MODE")
+            assert wait_for(lambda: "cannot sample table statistics" in pooler.log(), 20), \
+                pooler.log()[-3000:]
+            line = [l for l in pooler.log().splitlines() if "cannot sample table statistics" in l][0]
+            assert "55P03" in line and "lgtest" in line
+            before = tables(store)["intervals"]
+            assert wait_for(lambda: tables(store)["intervals"] >= before + 1, 15)
+        locker.rollback()
+    finally:
+        locker.close()
+    for _ in range(2):
+        pooler.query("SELECT sum(w) FROM lg_tables_t")
+    assert wait_for(lambda: our_table(tables(store))["seq_scan"] >= 2, 30), pooler.log()[-3000:]
+    time.sleep(2.5)
+    assert our_table(tables(store))["seq_scan"] == 2
+    assert len([l for l in pooler.log().splitlines() if "cannot sample table statistics" in l]) == 1
