@@ -228,7 +228,13 @@ struct monitor *monitor_start(const struct config *cfg)
 	}
 	ev_async_init(&m->stop, stop_cb);
 	ev_async_start(m->ev, &m->stop);
-	ev_timer_init(&m->retention, retention_cb, 1.0, RETENTION_EVERY);
+	/* a store_rollup_after shorter than two minutes (tests) rolls up sooner */
+	double every = (double)(m->rollup_after / 2) / (double)USEC_PER_SEC;
+	if (every > RETENTION_EVERY)
+		every = RETENTION_EVERY;
+	if (every < 1.0)
+		every = 1.0;
+	ev_timer_init(&m->retention, retention_cb, 1.0, every);
 	ev_timer_start(m->ev, &m->retention);
 	/* signals stay with the pooler's loop: the thread starts with all blocked */
 	sigset_t all, old;

@@ -220,3 +220,51 @@ def test_ddl_lock_skips_table_sample_not_statements(monitored, cluster):
     time.sleep(2.5)
     assert our_table(tables(store))["seq_scan"] == 2
     assert len([l for l in pooler.log().splitlines() if "cannot sample table statistics" in l]) == 1
+
+
+def test_rollups_keep_top_and_tables_exact(make_pooler, store_dir, lg_table, cluster):
+    """With store_rollup_after = 2 s and 3 s buckets, raw intervals are
+    rolled up while statements and scans keep coming: `top` and `tables`
+    sums stay equal to PostgreSQL's, nothing counted twice."""
+    store = os.path.join(store_dir, "store.db")
+    pooler = make_pooler(store_path=store, sample_interval=1, monitor_user="lg_plain",
+                         monitor_databases="lgtest", store_rollup_after=2,
+                         store_rollup_interval=3)
+    assert wait_for(lambda: ready(store), 30), pooler.log()[-3000:]
+    marker = "SELECT count(*) FROM lg_tables_t WHERE v + w > %s"
+    for i in range(6):
+        pooler.query(marker, (i,))
+        time.sleep(0.5)
+
+    def marker_calls():
+        r = cli("-s", store, "top", "--json", "--since", "7d", "--limit", "1000")
+        assert r.returncode == 0, r.stderr
+        return sum(s["calls"] for s in json.loads(r.stdout)["statements"]
+                   if (s["query"] or "").startswith("SELECT count(*) FROM lg_tables_t WHERE v + w >"))
+
+    def rolled_up():
+        db = sqlite3.connect("file:%s?mode=ro" % store, uri=True)
+        try:
+            return db.execute(
+                "SELECT count(*) FROM statement_samples s JOIN sample_intervals i "
+                "ON i.id = s.interval_id JOIN statements t USING (queryid, userid, dbid) "
+                "WHERE i.rollup = 1 AND t.query LIKE 'SELECT count(*) FROM lg_tables_t%'"
+            ).fetchone()[0] > 0
+        finally:
+            db.close()
+    assert wait_for(lambda: marker_calls() == 6 and rolled_up(), 40), pooler.log()[-3000:]
+    assert wait_for(lambda: our_table(tables(store, "--since", "7d"))["seq_scan"] >= 6, 30)
+    time.sleep(4)  # more rollups must not change the sums
+    assert marker_calls() == 6
+    t = our_table(tables(store, "--since", "7d"))
+    assert t["seq_scan"] == 6 and t["seq_tup_read"] == 6 * ROWS
+    db = sqlite3.connect("file:%s?mode=ro" % store, uri=True)
+    try:
+        assert db.execute("SELECT count(*) FROM sample_intervals WHERE rollup = 1").fetchone()[0] >= 2
+        overlaps = db.execute(
+            "SELECT count(*) FROM sample_intervals x JOIN sample_intervals y "
+            "ON x.dbname = y.dbname AND x.id < y.id "
+            "AND x.start_us < y.end_us AND y.start_us < x.end_us").fetchone()[0]
+        assert overlaps == 0
+    finally:
+        db.close()
