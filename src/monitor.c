@@ -19,7 +19,8 @@
 
 #define RETENTION_BATCH 500
 #define RETENTION_EVERY 60.0 /* seconds */
-#define ROLLUP_BUCKETS 4 /* per retention tick, one transaction each */
+#define ROLLUP_BATCH 60 /* raw intervals per rollup transaction */
+#define ROLLUP_BATCHES 30 /* rollup transactions per retention tick */
 
 struct target {
 	char *name, *conninfo;
@@ -53,9 +54,9 @@ static void retention_cb(struct ev_loop *ev, ev_timer *w, int revents)
 		log_debug("monitor: %lld expired intervals deleted", (long long)n);
 	relstats_expire(m->store, timeutil_wall() - m->retention_age);
 	n = rollup_run(m->store, timeutil_wall() - m->rollup_after, m->rollup_interval,
-		       ROLLUP_BUCKETS);
+		       ROLLUP_BATCH, ROLLUP_BATCHES);
 	if (n > 0)
-		log_debug("monitor: %lld buckets rolled up", (long long)n);
+		log_debug("monitor: %lld intervals rolled up", (long long)n);
 }
 
 static void *thread_main(void *arg)

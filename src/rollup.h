@@ -11,9 +11,11 @@
  * BUCKET_US) into one rollup interval per database and BUCKET_US-aligned
  * bucket of their start: counters are summed, mean_exec_time recomputed,
  * min/max/stddev and gauges take the smallest/largest, lost_data is kept.
- * The raw rows go in the same transaction, so no window ever counts them
- * twice. One bucket per transaction, at most MAX_BUCKETS. Call outside a
- * transaction, from the writer. Returns the number of buckets rolled up,
- * or -1 (logged). */
-int64_t rollup_run(struct store *store, int64_t cutoff_us, int64_t bucket_us, int max_buckets);
+ * Each transaction merges at most BATCH_INTERVALS raw intervals (oldest
+ * first) into their bucket's rollup interval and deletes them, so no window
+ * ever counts a sample twice; at most MAX_BATCHES transactions. Call
+ * outside a transaction, from the writer. Returns the number of raw
+ * intervals rolled up, or -1 (logged). */
+int64_t rollup_run(struct store *store, int64_t cutoff_us, int64_t bucket_us, int batch_intervals,
+		   int max_batches);
 #endif

@@ -194,10 +194,11 @@ int main(int argc, char **argv)
 		if ((end - t0) % (60 * SEC) < step) {
 			if (store_expire(s, end - retention * DAY, 500) < 0)
 				return 1;
-			/* one bucket per call, to time one transaction */
-			for (int b = 0; b < 4; b++) {
+			/* as the monitor: batches of 60 intervals, one per call to
+			 * time one transaction */
+			for (int b = 0; b < 30; b++) {
 				double t = now_ms();
-				int64_t r = rollup_run(s, end - DAY, 3600 * SEC, 1);
+				int64_t r = rollup_run(s, end - DAY, 3600 * SEC, 60, 1);
 				if (r < 0)
 					return 1;
 				if (r == 0)

@@ -121,7 +121,7 @@ START_TEST(test_rollup_preserves_sums)
 		before[i] = num(sums[i]);
 	ck_assert_int_eq((int)num("SELECT count(*) FROM sample_intervals"), 1080);
 	/* the cutoff is rounded down to T0 + 2h: every interval ended by then */
-	ck_assert_int_eq(rollup_run(s, T0 + 2 * HOUR + 5 * SEC, HOUR, 100), 3);
+	ck_assert_int_eq(rollup_run(s, T0 + 2 * HOUR + 5 * SEC, HOUR, 1000, 100), 1080);
 	for (size_t i = 0; i < NSUMS; i++)
 		ck_assert_msg(num(sums[i]) == before[i], "%s: %f before, %f after", sums[i],
 			      before[i], num(sums[i]));
@@ -147,7 +147,7 @@ START_TEST(test_rollup_preserves_sums)
 				  "WHERE dbname = 'b'"),
 			 1);
 	/* nothing left to do */
-	ck_assert_int_eq(rollup_run(s, T0 + 2 * HOUR + 5 * SEC, HOUR, 100), 0);
+	ck_assert_int_eq(rollup_run(s, T0 + 2 * HOUR + 5 * SEC, HOUR, 1000, 100), 0);
 }
 END_TEST
 
@@ -156,7 +156,7 @@ START_TEST(test_cutoff_and_windows)
 	fill("a", T0, 720, -1);
 	double calls = num("SELECT sum(calls) FROM statement_samples");
 	/* T0 + 1h30 rounds down to T0 + 1h: only the first hour is rolled up */
-	ck_assert_int_eq(rollup_run(s, T0 + HOUR + 30 * 60 * SEC, HOUR, 100), 1);
+	ck_assert_int_eq(rollup_run(s, T0 + HOUR + 30 * 60 * SEC, HOUR, 1000, 100), 360);
 	ck_assert_int_eq((int)num("SELECT count(*) FROM sample_intervals WHERE rollup = 0"), 360);
 	ck_assert_int_eq((int)num("SELECT count(*) FROM sample_intervals WHERE rollup = 0 "
 				  "AND start_us < 360000000000 + 3600000000"),
@@ -173,19 +173,57 @@ START_TEST(test_cutoff_and_windows)
 				  "x.start_us < y.end_us AND y.start_us < x.end_us"),
 			 0);
 	/* the second hour, later */
-	ck_assert_int_eq(rollup_run(s, T0 + 3 * HOUR, HOUR, 100), 1);
+	ck_assert_int_eq(rollup_run(s, T0 + 3 * HOUR, HOUR, 1000, 100), 360);
 	ck_assert(num(sql) == calls);
 	ck_assert_int_eq((int)num("SELECT count(*) FROM sample_intervals"), 2);
+}
+END_TEST
+
+START_TEST(test_small_batches_merge)
+{
+	fill("a", T0, 720, 300);
+	fill("b", T0, 100, -1);
+	double before[NSUMS];
+	for (size_t i = 0; i < NSUMS; i++)
+		before[i] = num(sums[i]);
+	/* 7 intervals per transaction, 5 transactions: 35 */
+	ck_assert_int_eq(rollup_run(s, T0 + 2 * HOUR, HOUR, 7, 5), 35);
+	/* oldest first across databases: a and b take turns, each has its rollup */
+	ck_assert_int_eq((int)num("SELECT count(*) FROM sample_intervals WHERE rollup = 1"), 2);
+	ck_assert_int_eq((int)num("SELECT count(*) FROM sample_intervals x JOIN sample_intervals "
+				  "y ON x.dbname = y.dbname AND x.id <> y.id AND "
+				  "x.start_us < y.end_us AND y.start_us < x.end_us"),
+			 0);
+	for (size_t i = 0; i < NSUMS; i++)
+		ck_assert_msg(num(sums[i]) == before[i], "%s: %f before, %f after", sums[i],
+			      before[i], num(sums[i]));
+	/* the rest, in batches of 7: same rows as one big batch would give */
+	ck_assert_int_eq(rollup_run(s, T0 + 2 * HOUR, HOUR, 7, 10000), 820 - 35);
+	for (size_t i = 0; i < NSUMS; i++)
+		ck_assert_msg(num(sums[i]) == before[i], "%s: %f before, %f after", sums[i],
+			      before[i], num(sums[i]));
+	ck_assert_int_eq((int)num("SELECT count(*) FROM sample_intervals"), 3);
+	ck_assert_int_eq((int)num("SELECT count(*) FROM statement_samples"), 6);
+	ck_assert_int_eq((int)num("SELECT count(*) FROM statement_samples WHERE "
+				  "abs(mean_exec_time - total_exec_time / calls) > 1e-9"),
+			 0);
+	ck_assert_int_eq((int)num("SELECT lost_data FROM sample_intervals WHERE dbname = 'a' "
+				  "ORDER BY start_us LIMIT 1"),
+			 1);
+	ck_assert_int_eq(
+		(int)num("SELECT min(start_us) = 360000000000 AND max(end_us) = "
+			 "360000000000 + 7200000000 FROM sample_intervals WHERE dbname = 'a'"),
+		1);
 }
 END_TEST
 
 START_TEST(test_batches_and_expiry)
 {
 	fill("a", T0, 720, -1);
-	ck_assert_int_eq(rollup_run(s, T0 + 2 * HOUR, HOUR, 1), 1);
-	ck_assert_int_eq(rollup_run(s, T0 + 2 * HOUR, HOUR, 1), 1);
-	ck_assert_int_eq(rollup_run(s, T0 + 2 * HOUR, HOUR, 1), 0);
-	ck_assert_int_eq(rollup_run(s, T0 + 2 * HOUR, 0, 1), 0);
+	ck_assert_int_eq(rollup_run(s, T0 + 2 * HOUR, HOUR, 1000, 1), 360);
+	ck_assert_int_eq(rollup_run(s, T0 + 2 * HOUR, HOUR, 1000, 1), 360);
+	ck_assert_int_eq(rollup_run(s, T0 + 2 * HOUR, HOUR, 1000, 1), 0);
+	ck_assert_int_eq(rollup_run(s, T0 + 2 * HOUR, 0, 1000, 1), 0);
 	/* retention removes rolled-up intervals with all their samples */
 	ck_assert_int_eq(store_expire(s, T0 + HOUR + SEC, 10), 1);
 	ck_assert_int_eq((int)num("SELECT count(*) FROM sample_intervals"), 1);
@@ -212,6 +250,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_rollup_preserves_sums);
 	tcase_add_test(tc, test_cutoff_and_windows);
+	tcase_add_test(tc, test_small_batches_merge);
 	tcase_add_test(tc, test_batches_and_expiry);
 	suite_add_tcase(suite, tc);
 	SRunner *sr = srunner_create(suite);
