@@ -161,7 +161,8 @@ static bool parse(struct snap *s, PGresult *res)
 		if (!x->schemaname || !x->relname)
 			s->n--; /* dropped while we looked */
 	}
-	qsort(s->rows, s->n, sizeof(*s->rows), relid_cmp);
+	if (s->n)
+		qsort(s->rows, s->n, sizeof(*s->rows), relid_cmp);
 	s->res = res;
 	s->valid = true;
 	return true;
@@ -180,7 +181,8 @@ static bool compute(struct relstats *rs)
 		return false;
 	for (size_t i = 0; i < c->n; i++) {
 		const struct relstats_row *old =
-			bsearch(&c->rows[i], p->rows, p->n, sizeof(*p->rows), relid_cmp);
+			p->n ? bsearch(&c->rows[i], p->rows, p->n, sizeof(*p->rows), relid_cmp)
+			     : NULL;
 		struct relstats_row *d = &rs->deltas[rs->ndeltas];
 		if (!old)
 			*d = c->rows[i];
