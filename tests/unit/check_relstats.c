@@ -1,9 +1,12 @@
 /* Unit tests for relstats.c: the delta rules for table and index counters
  * (differences, a counter that went backwards is a reset, gauges and times
- * taken as they are) and which deltas are worth a sample row. */
+ * taken as they are), which deltas are worth a sample row, and the expiry
+ * of relations not seen since the retention cutoff. */
 #include <check.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "relstats.h"
 
@@ -110,6 +113,39 @@ START_TEST(test_idle_delta_not_active)
 }
 END_TEST
 
+START_TEST(test_expire_relations)
+{
+	char dir[64], path[128], cmd[160];
+	snprintf(dir, sizeof(dir), "/tmp/check_relstats.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/store.db", dir);
+	struct store *s = store_open(path, false, NULL, NULL);
+	ck_assert_ptr_nonnull(s);
+	sqlite3 *db = store_db(s);
+	ck_assert_int_eq(
+		sqlite3_exec(db,
+			     "INSERT INTO relations (dbname, relid, kind, schemaname, relname,"
+			     " first_seen_us, last_seen_us) VALUES"
+			     " ('a', 1, 't', 'public', 'old', 10, 100),"
+			     " ('a', 2, 't', 'public', 'new', 10, 300),"
+			     " ('b', 1, 'i', 'public', 'old_idx', 10, 199)",
+			     NULL, NULL, NULL),
+		SQLITE_OK);
+	ck_assert_int_eq(relstats_expire(s, 200), 2);
+	sqlite3_stmt *st;
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT group_concat(relname) FROM relations", -1,
+					    &st, NULL),
+			 SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_str_eq((const char *)sqlite3_column_text(st, 0), "new");
+	sqlite3_finalize(st);
+	ck_assert_int_eq(relstats_expire(s, 200), 0);
+	store_close(s);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *suite = suite_create("relstats");
@@ -117,6 +153,7 @@ int main(void)
 	tcase_add_test(tc, test_delta_subtracts_counters);
 	tcase_add_test(tc, test_backwards_counter_is_reset);
 	tcase_add_test(tc, test_idle_delta_not_active);
+	tcase_add_test(tc, test_expire_relations);
 	suite_add_tcase(suite, tc);
 	SRunner *sr = srunner_create(suite);
 	srunner_run_all(sr, CK_NORMAL);
