@@ -16,7 +16,8 @@ ALTER TABLE sample_intervals ADD COLUMN rollup INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX sample_intervals_rollup ON sample_intervals (rollup, end_us);
 
 -- Every table and index seen by the sampler, with the latest values of its
--- gauges (rewritten each interval, so this table does not grow with time).
+-- gauges (a row is rewritten in place when they change and at least once a
+-- minute, which keeps last_seen_us within a minute; no growth with time).
 CREATE TABLE relations (
     dbname        TEXT    NOT NULL,  -- [databases] entry name
     relid         INTEGER NOT NULL,  -- pg_class OID of the table or index

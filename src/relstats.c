@@ -8,6 +8,7 @@
 #include "log.h"
 
 #define RELSTATS_COLUMNS 30
+#define REFRESH_EVERY (60 * USEC_PER_SEC) /* rewrite every relations row */
 
 struct snap {
 	PGresult *res; /* owns the strings of rows */
@@ -23,6 +24,7 @@ struct relstats {
 	size_t ndeltas;
 	bool ready, lost;
 	usec_t start, end;
+	usec_t refreshed; /* when every relations row was last written */
 	sqlite3 *db; /* the statements below belong to it */
 	sqlite3_stmt *up_rel, *ins_table, *ins_index;
 };
@@ -168,6 +170,22 @@ static bool parse(struct snap *s, PGresult *res)
 	return true;
 }
 
+static bool same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+/* changed tells whether the relations row of C differs from that of P. */
+static bool changed(const struct relstats_row *c, const struct relstats_row *p)
+{
+	return c->kind != p->kind || c->table_relid != p->table_relid ||
+	       c->is_unique != p->is_unique || c->is_primary != p->is_primary ||
+	       c->n_live_tup != p->n_live_tup || c->n_dead_tup != p->n_dead_tup ||
+	       c->relation_size != p->relation_size || c->total_size != p->total_size ||
+	       c->indexes_size != p->indexes_size || !same_str(c->schemaname, p->schemaname) ||
+	       !same_str(c->relname, p->relname) || !same_str(c->indexdef, p->indexdef);
+}
+
 /* A relation absent from the previous snapshot appeared during the
  * interval (or its stats were created then): all its counts belong to it. */
 static bool compute(struct relstats *rs)
@@ -184,6 +202,7 @@ static bool compute(struct relstats *rs)
 			p->n ? bsearch(&c->rows[i], p->rows, p->n, sizeof(*p->rows), relid_cmp)
 			     : NULL;
 		struct relstats_row *d = &rs->deltas[rs->ndeltas];
+		c->rows[i].dirty = !old || changed(&c->rows[i], old);
 		if (!old)
 			*d = c->rows[i];
 		else if (!relstats_delta(d, &c->rows[i], old)) {
@@ -369,9 +388,13 @@ int relstats_write(struct relstats *rs, struct store *store, int64_t interval_id
 		return 0;
 	if (prepare_all(rs, store_db(store)) < 0)
 		return -1;
+	bool all = rs->prev.at - rs->refreshed >= REFRESH_EVERY;
 	for (size_t i = 0; i < rs->prev.n; i++)
-		if (write_relation(rs, dbname, &rs->prev.rows[i], rs->prev.at) < 0)
+		if ((all || rs->prev.rows[i].dirty) &&
+		    write_relation(rs, dbname, &rs->prev.rows[i], rs->prev.at) < 0)
 			return -1;
+	if (all)
+		rs->refreshed = rs->prev.at;
 	for (size_t i = 0; i < rs->ndeltas; i++)
 		if (write_delta(rs, interval_id, &rs->deltas[i]) < 0)
 			return -1;

@@ -26,6 +26,7 @@ struct relstats_row {
 	/* gauges */
 	int64_t n_live_tup, n_dead_tup, relation_size, total_size, indexes_size;
 	int64_t last_vacuum_us, last_autovacuum_us, last_analyze_us, last_autoanalyze_us;
+	bool dirty; /* new or changed since the previous snapshot: its relations row is stale */
 };
 
 struct relstats;
@@ -49,9 +50,10 @@ bool relstats_read(struct relstats *rs, PGresult *res, usec_t at);
 bool relstats_ready(const struct relstats *rs, usec_t *start, usec_t *end, bool *lost);
 
 /* relstats_write writes the waiting deltas into interval INTERVAL_ID of
- * database DBNAME and refreshes the relations rows, inside the caller's
- * transaction on STORE (borrowed). Deltas are consumed either way. Returns
- * 0 or -1 (logged). */
+ * database DBNAME and the relations rows that changed (all of them once a
+ * minute, which keeps last_seen_us fresh), inside the caller's transaction
+ * on STORE (borrowed). Deltas are consumed either way. Returns 0 or -1
+ * (logged). */
 int relstats_write(struct relstats *rs, struct store *store, int64_t interval_id,
 		   const char *dbname) __attribute__((warn_unused_result));
 

@@ -31,10 +31,13 @@ static const char tables_sql[] =
 	" LIMIT ?2";
 
 /* Indexes seen in the window, neither unique nor primary key, without a
- * sample row that scanned them in it. */
+ * sample row that scanned them in it; observed: from the window's start
+ * (or the index's first sighting) to the database's last interval. */
 static const char unused_sql[] =
 	"SELECT r.dbname, r.schemaname, r.relname, tb.relname, r.relid, r.relation_size,"
-	" r.indexdef, (r.last_seen_us - max(r.first_seen_us, ?1)) / 1000000"
+	" r.indexdef, max(0, coalesce((SELECT max(i.end_us) FROM sample_intervals AS i"
+	"  WHERE i.dbname = r.dbname AND i.end_us >= ?1), 0) - max(r.first_seen_us, ?1))"
+	"  / 1000000"
 	" FROM relations AS r"
 	" LEFT JOIN relations AS tb ON tb.dbname = r.dbname AND tb.relid = r.table_relid"
 	" WHERE r.kind = 'i' AND r.is_unique = 0 AND r.is_primary = 0 AND r.last_seen_us >= ?1"
