@@ -122,10 +122,12 @@ struct config {
 	enum leak_action leak_action; /* default log */
 
 	/* monitor: store and sampler (monitor thread) */
-	char *store_path; /* "" = monitor off */
+	char *store_path; /* "" = next to pidfile; "off" = monitor off */
 	usec_t sample_interval; /* default 10 s */
 	usec_t lock_sample_interval; /* default 1 s; 0 = off */
 	usec_t store_retention; /* default 7 days */
+	usec_t store_rollup_after; /* default 1 day */
+	usec_t store_rollup_interval; /* default 1 hour */
 	char *monitor_user; /* "" = the [databases] entry's user */
 	char *monitor_password; /* "" = the entry's password or auth_file */
 	char *monitor_databases; /* comma list; "" = all but "*" */

@@ -221,7 +221,10 @@ int main(int argc, char **argv)
 	struct monitor *monitor = NULL;
 	/* lock samplers ask the pooler loop which client a backend serves */
 	struct backend_owner *owners = NULL;
-	if (cfg->store_path && cfg->store_path[0] &&
+	char *store_path = monitor_store_path(cfg);
+	bool want_monitor = store_path != NULL;
+	free(store_path);
+	if (want_monitor &&
 	    (!(owners = backend_owner_new(&loop)) || !(monitor = monitor_start(cfg, owners)))) {
 		backend_owner_free(owners);
 		loop_destroy(&loop);

@@ -14,6 +14,8 @@
 #include "evqueue.h"
 #include "locksampler.h"
 #include "log.h"
+#include "relstats.h"
+#include "rollup.h"
 #include "sampler.h"
 #include "store.h"
 #include "store_events.h"
@@ -22,6 +24,8 @@
 
 #define RETENTION_BATCH 500
 #define RETENTION_EVERY 60.0 /* seconds */
+#define ROLLUP_BATCH 60 /* raw intervals per rollup transaction */
+#define ROLLUP_BATCHES 30 /* rollup transactions per retention tick */
 
 struct target {
 	char *name, *conninfo;
@@ -35,6 +39,7 @@ struct monitor {
 	ev_async stop;
 	ev_timer retention;
 	usec_t retention_age;
+	usec_t rollup_after, rollup_interval;
 	usec_t interval;
 	struct store *store;
 	struct target *targets;
@@ -49,6 +54,7 @@ struct monitor {
 	ev_timer flush;
 	struct event *pending;
 	size_t npending, cap_pending, max_pending;
+	char *path; /* the store file in use */
 };
 
 static void stop_cb(struct ev_loop *ev, ev_async *w, int revents)
@@ -123,6 +129,11 @@ static void retention_cb(struct ev_loop *ev, ev_timer *w, int revents)
 	n = store_events_expire(m->store, timeutil_wall() - m->retention_age, RETENTION_BATCH);
 	if (n > 0)
 		log_debug("monitor: %lld expired event rows deleted", (long long)n);
+	relstats_expire(m->store, timeutil_wall() - m->retention_age);
+	n = rollup_run(m->store, timeutil_wall() - m->rollup_after, m->rollup_interval,
+		       ROLLUP_BATCH, ROLLUP_BATCHES);
+	if (n > 0)
+		log_debug("monitor: %lld intervals rolled up", (long long)n);
 }
 
 static void *thread_main(void *arg)
@@ -209,7 +220,11 @@ static char *conninfo_for(const struct config *cfg, const struct db_config *db,
 	FILE *f = open_memstream(&buf, &len);
 	if (!f)
 		return NULL;
-	fputs("application_name='pglifeguard monitor' connect_timeout=10", f);
+	/* lock_timeout: pg_relation_size() waits for a lock behind DDL; better a
+	 * skipped table sample than a sampler stuck behind ALTER TABLE */
+	fputs("application_name='pglifeguard monitor' connect_timeout=10 "
+	      "options='-c lock_timeout=2000'",
+	      f);
 	if (db->host)
 		append_kv(f, "host", db->host);
 	if (db->port > 0)
@@ -237,6 +252,7 @@ static void free_monitor(struct monitor *m)
 	free(m->locksamplers);
 	evqueue_free(m->queue);
 	free(m->pending);
+	free(m->path);
 	store_close(m->store);
 	if (m->ev && m->owners)
 		backend_owner_detach(m->owners); /* the thread did not run */
@@ -256,8 +272,16 @@ struct monitor *monitor_start(const struct config *cfg, struct backend_owner *ow
 	m->lock_interval = cfg->lock_sample_interval;
 	m->owners = owners;
 	m->retention_age = cfg->store_retention;
+	m->rollup_after = cfg->store_rollup_after;
+	m->rollup_interval = cfg->store_rollup_interval;
 	char *err = NULL;
-	m->store = store_open(cfg->store_path, false, &err, NULL);
+	m->path = monitor_store_path(cfg);
+	if (!m->path) {
+		log_error("monitor: store_path is off or out of memory");
+		free_monitor(m);
+		return NULL;
+	}
+	m->store = store_open(m->path, false, &err, NULL);
 	if (!m->store) {
 		log_error("monitor: %s", err ? err : "cannot open the store");
 		free(err);
@@ -318,7 +342,13 @@ struct monitor *monitor_start(const struct config *cfg, struct backend_owner *ow
 	double secs = (double)m->interval / (double)USEC_PER_SEC;
 	ev_timer_init(&m->flush, flush_cb, secs, secs);
 	ev_timer_start(m->ev, &m->flush);
-	ev_timer_init(&m->retention, retention_cb, 1.0, RETENTION_EVERY);
+	/* a store_rollup_after shorter than two minutes (tests) rolls up sooner */
+	double every = (double)(m->rollup_after / 2) / (double)USEC_PER_SEC;
+	if (every > RETENTION_EVERY)
+		every = RETENTION_EVERY;
+	if (every < 1.0)
+		every = 1.0;
+	ev_timer_init(&m->retention, retention_cb, 1.0, every);
 	ev_timer_start(m->ev, &m->retention);
 	if (m->owners)
 		backend_owner_attach(m->owners, m->ev);
@@ -334,7 +364,7 @@ struct monitor *monitor_start(const struct config *cfg, struct backend_owner *ow
 		return NULL;
 	}
 	log_info("monitor: sampling %zu database(s) every %lld s into %s", m->ntargets,
-		 (long long)(m->interval / USEC_PER_SEC), cfg->store_path);
+		 (long long)(m->interval / USEC_PER_SEC), m->path);
 	if (m->lock_interval > 0)
 		log_info("monitor: lock waits sampled every %.3g s",
 			 (double)m->lock_interval / (double)USEC_PER_SEC);
@@ -344,6 +374,25 @@ struct monitor *monitor_start(const struct config *cfg, struct backend_owner *ow
 struct event_queue *monitor_events(struct monitor *m)
 {
 	return m ? m->queue : NULL;
+}
+
+char *monitor_store_path(const struct config *cfg)
+{
+	const char *p = cfg->store_path ? cfg->store_path : "";
+	if (!strcmp(p, "off"))
+		return NULL;
+	if (p[0])
+		return strdup(p);
+	if (!cfg->pidfile || !cfg->pidfile[0])
+		return NULL;
+	const char *slash = strrchr(cfg->pidfile, '/');
+	char *out = NULL;
+	if (!slash)
+		return strdup("pglifeguard.db");
+	/* "/run/x.pid" -> "/run/pglifeguard.db", "/x.pid" -> "/pglifeguard.db" */
+	if (asprintf(&out, "%.*s/pglifeguard.db", (int)(slash - cfg->pidfile), cfg->pidfile) < 0)
+		return NULL;
+	return out;
 }
 
 void monitor_stop(struct monitor *m)

@@ -23,6 +23,12 @@ struct event_queue;
  * and pool samples onto it. */
 struct event_queue *monitor_events(struct monitor *monitor);
 
+/* monitor_store_path returns the store file CFG asks for, in memory the
+ * caller frees: store_path itself; when it is empty, pglifeguard.db in the
+ * pidfile's directory; NULL when store_path is "off", or empty without a
+ * pidfile (the monitor is then not started), or out of memory. */
+char *monitor_store_path(const struct config *cfg);
+
 /* monitor_stop asks the thread to stop, joins it and frees MONITOR; NULL is
  * fine. */
 void monitor_stop(struct monitor *monitor);

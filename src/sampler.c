@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "log.h"
+#include "relstats.h"
 #include "sql_embed.h"
 #include "store_events.h"
 
@@ -25,6 +26,7 @@ enum sampler_state {
 	SAMPLER_LOCK, /* pg_try_advisory_lock is running */
 	SAMPLER_SAMPLE, /* the sample query is running */
 	SAMPLER_TEXTS, /* the text query is running */
+	SAMPLER_RELS, /* the table and index statistics query is running */
 };
 
 /* Cumulative counters of one sample, sorted by key. */
@@ -63,6 +65,9 @@ struct sampler {
 	bool read_all; /* the lock query: the user sees every user's statements */
 	bool warned_privilege; /* the pg_read_all_stats warning was logged */
 	char user[64]; /* the lock query: current_user */
+	bool pgss_ready; /* deltas hold this tick's pg_stat_statements interval */
+	struct relstats *rels; /* table and index statistics (relstats.c) */
+	bool warned_rels;
 };
 
 static void io_cb(struct ev_loop *ev, ev_io *w, int revents);
@@ -378,8 +383,20 @@ static bool compute_deltas(struct sampler *s)
 static void write_interval(struct sampler *s)
 {
 	struct store *st = s->store;
-	if (store_begin(st) < 0)
+	usec_t rstart, rend;
+	bool rlost, rels = relstats_ready(s->rels, &rstart, &rend, &rlost);
+	if (!s->pgss_ready && !rels)
 		return;
+	if (!s->pgss_ready) {
+		s->ndeltas = 0;
+		s->lost = false;
+		s->start_us = rstart;
+		s->end_us = rend;
+	}
+	if (store_begin(st) < 0) {
+		relstats_discard(s->rels);
+		return;
+	}
 	usec_t now = timeutil_wall();
 	int n = s->texts ? PQntuples(s->texts) : 0;
 	for (int i = 0; i < n; i++)
@@ -387,13 +404,16 @@ static void write_interval(struct sampler *s)
 					col_ll(s->texts, i, 2), PQgetvalue(s->texts, i, 3),
 					now) < 0)
 			goto fail;
-	int64_t id = store_add_interval(st, s->name, s->start_us, s->end_us, s->lost,
-					s->cur.stats_reset);
+	int64_t id =
+		store_add_interval(st, s->name, s->start_us, s->end_us, s->lost || (rels && rlost),
+				   s->pgss_ready ? s->prev.stats_reset : NULL);
 	if (id < 0)
 		goto fail;
 	for (size_t i = 0; i < s->ndeltas; i++)
 		if (store_add_sample(st, id, &s->deltas[i]) < 0)
 			goto fail;
+	if (relstats_write(s->rels, st, id, s->name) < 0)
+		goto fail;
 	if (store_commit(st) < 0)
 		goto fail;
 	log_debug("monitor: database %s: %zu statements sampled%s", s->name, s->ndeltas,
@@ -401,6 +421,7 @@ static void write_interval(struct sampler *s)
 	return;
 fail:
 	store_rollback(st);
+	relstats_discard(s->rels);
 	log_warning("monitor: database %s: interval not stored", s->name);
 }
 
@@ -443,15 +464,23 @@ static void swap_snapshots(struct sampler *s)
 	snapshot_clear(&s->cur);
 }
 
-/* query_done runs once the running query returned all its results. */
+static void rels_start(struct sampler *s)
+{
+	send_query(s, SAMPLER_RELS, PQsendQuery(s->conn, sql_relstats_sample) == 1);
+}
+
+/* query_done runs once the running query returned all its results. A
+ * tick runs the sample query, the text query when texts are missing, then
+ * the table and index statistics query, and writes one interval; a failed
+ * pg_stat_statements query does not stop the table statistics. */
 static void query_done(struct sampler *s)
 {
 	enum sampler_state was = s->state;
 	s->state = SAMPLER_IDLE;
 	watch(s, EV_READ); /* notice the server closing the connection */
-	if (s->query_failed)
-		return;
 	if (was == SAMPLER_LOCK) {
+		if (s->query_failed)
+			return;
 		if (!s->got_lock) {
 			if (!s->standby_logged)
 				log_info("monitor: database %s: another pglifeguard instance "
@@ -489,22 +518,27 @@ static void query_done(struct sampler *s)
 		return;
 	}
 	if (was == SAMPLER_SAMPLE) {
-		if (!s->cur.valid)
-			return;
-		s->warned_query = false;
-		bool have_prev = s->prev.valid;
-		if (have_prev && !compute_deltas(s)) {
-			log_warning("monitor: database %s: out of memory", s->name);
-			have_prev = false;
+		s->pgss_ready = false;
+		if (!s->query_failed && s->cur.valid) {
+			s->warned_query = false;
+			bool have_prev = s->prev.valid;
+			if (have_prev && !compute_deltas(s)) {
+				log_warning("monitor: database %s: out of memory", s->name);
+				have_prev = false;
+			}
+			swap_snapshots(s);
+			s->pgss_ready = have_prev; /* the first sample is the baseline */
+			if (have_prev && texts_start(s))
+				return;
 		}
-		swap_snapshots(s);
-		if (!have_prev)
-			return; /* the first sample is the baseline */
-		if (texts_start(s))
-			return;
-		write_interval(s);
+		rels_start(s);
 	} else if (was == SAMPLER_TEXTS) {
+		rels_start(s);
+	} else if (was == SAMPLER_RELS) {
+		if (!s->query_failed)
+			s->warned_rels = false;
 		write_interval(s);
+		s->pgss_ready = false;
 		if (s->texts) {
 			PQclear(s->texts);
 			s->texts = NULL;
@@ -514,10 +548,29 @@ static void query_done(struct sampler *s)
 
 static void handle_result(struct sampler *s, PGresult *res)
 {
+	if (PQresultStatus(res) != PGRES_TUPLES_OK && s->state == SAMPLER_RELS) {
+		s->query_failed = true;
+		if (!s->warned_rels) {
+			const char *code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+			const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+			log_warning("monitor: database %s: cannot sample table statistics: %s "
+				    "(SQLSTATE %s)",
+				    s->name, msg ? msg : "error", code ? code : "?");
+			s->warned_rels = true;
+		}
+		PQclear(res);
+		return;
+	}
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		s->query_failed = true;
 		query_warning(s, res);
 		PQclear(res);
+		return;
+	}
+	if (s->state == SAMPLER_RELS) {
+		if (!relstats_read(s->rels, res, timeutil_wall()))
+			log_warning("monitor: database %s: unexpected table statistics result",
+				    s->name);
 		return;
 	}
 	if (s->state == SAMPLER_LOCK) {
@@ -580,7 +633,8 @@ static void io_cb(struct ev_loop *ev, ev_io *w, int revents)
 		conn_failed(s, "connection lost");
 		return;
 	}
-	if (s->state != SAMPLER_SAMPLE && s->state != SAMPLER_TEXTS && s->state != SAMPLER_LOCK) {
+	if (s->state != SAMPLER_SAMPLE && s->state != SAMPLER_TEXTS && s->state != SAMPLER_LOCK &&
+	    s->state != SAMPLER_RELS) {
 		PGnotify *n;
 		while ((n = PQnotifies(s->conn)))
 			PQfreemem(n);
@@ -609,7 +663,8 @@ struct sampler *sampler_new(struct ev_loop *ev, struct store *store, const char 
 	s->interval = interval;
 	s->name = strdup(name);
 	s->conninfo = strdup(conninfo);
-	if (!s->name || !s->conninfo) {
+	s->rels = relstats_new();
+	if (!s->name || !s->conninfo || !s->rels) {
 		sampler_free(s);
 		return NULL;
 	}
@@ -633,6 +688,7 @@ void sampler_free(struct sampler *s)
 	free(s->prev.rows);
 	free(s->cur.rows);
 	free(s->deltas);
+	relstats_free(s->rels);
 	free(s->name);
 	free(s->conninfo);
 	free(s);

@@ -1,6 +1,7 @@
-/* Sampling pg_stat_statements of one database over a non-blocking libpq
- * connection driven by the monitor thread's event loop, turned into
- * per-interval deltas in the store. */
+/* Sampling pg_stat_statements and the table and index statistics
+ * (relstats.h) of one database over a non-blocking libpq connection driven
+ * by the monitor thread's event loop, turned into per-interval deltas in
+ * the store, one transaction per interval. */
 #ifndef PGLG_SAMPLER_H
 #define PGLG_SAMPLER_H
 #include <ev.h>

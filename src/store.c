@@ -323,13 +323,15 @@ int store_add_statement(struct store *s, int64_t queryid, int64_t userid, int64_
 int64_t store_expire(struct store *s, int64_t cutoff_us, int batch)
 {
 	int64_t total = 0;
-	char sql[512];
+	char sql[1024];
 	snprintf(sql, sizeof(sql),
 		 "CREATE TEMP TABLE IF NOT EXISTS expire_ids (id INTEGER PRIMARY KEY);"
 		 "DELETE FROM expire_ids;"
 		 "INSERT INTO expire_ids SELECT id FROM sample_intervals WHERE end_us < %lld "
 		 "ORDER BY end_us LIMIT %d;"
 		 "DELETE FROM statement_samples WHERE interval_id IN (SELECT id FROM expire_ids);"
+		 "DELETE FROM table_samples WHERE interval_id IN (SELECT id FROM expire_ids);"
+		 "DELETE FROM index_samples WHERE interval_id IN (SELECT id FROM expire_ids);"
 		 "DELETE FROM sample_intervals WHERE id IN (SELECT id FROM expire_ids);",
 		 (long long)cutoff_us, batch);
 	for (;;) {

@@ -1,6 +1,8 @@
 /* pglifeguard-cli: what the subcommands share (exit codes, the store). */
 #ifndef PGLG_CLI_H
 #define PGLG_CLI_H
+#include <stdbool.h>
+#include "timeutil.h"
 
 enum cli_exit {
 	CLI_OK = 0,
@@ -26,4 +28,7 @@ int cli_pools(int argc, char **argv);
 /* cli_suggest runs `suggest` (argv[0] is "suggest") on the store at
  * STORE_PATH against the database its -d names. Returns an enum cli_exit. */
 int cli_suggest(const char *store_path, int argc, char **argv);
+/* cli_tables runs `tables` (tables by sequential scans, unused indexes)
+ * like cli_top. */
+int cli_tables(const char *store_path, int argc, char **argv);
 #endif

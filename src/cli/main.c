@@ -35,6 +35,9 @@ static void usage(FILE *out)
 		     "                      statements, checked with hypopg on the database\n"
 		     "                      CONNINFO names (its statements only); unused and\n"
 		     "                      redundant indexes\n"
+		     "  tables [--since DURATION] [--limit N] [--json]\n"
+		     "                      tables by rows read in sequential scans, writes,\n"
+		     "                      sizes, dead tuples; indexes not scanned in the window\n"
 		     "\n"
 		     "exit status: 0 ok, 1 usage error, 2 store missing, foreign or unreadable,\n"
 		     "             3 admin console (pools) or database (suggest) unreachable\n"
@@ -86,6 +89,8 @@ int main(int argc, char **argv)
 		return cli_pools(sub_argc, sub_argv);
 	if (!strcmp(cmd, "suggest"))
 		return cli_suggest(store, sub_argc, sub_argv);
+	if (!strcmp(cmd, "tables"))
+		return cli_tables(store, sub_argc, sub_argv);
 	fprintf(stderr, "pglifeguard-cli: unknown command \"%s\"\n", cmd);
 	usage(stderr);
 	return CLI_USAGE;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
+#include "output.h"
 #include "store.h"
 #include "timeutil.h"
 
@@ -26,56 +27,6 @@ static const char top_sql[] =
 
 static const char intervals_sql[] =
 	"SELECT count(*), coalesce(sum(lost_data), 0) FROM sample_intervals WHERE end_us >= ?1";
-
-/* parse_duration reads "90", "30s", "15m", "1h", "2d" into microseconds. */
-static bool parse_duration(const char *text, usec_t *out)
-{
-	char *end;
-	long long n = strtoll(text, &end, 10);
-	if (end == text || n < 0)
-		return false;
-	long long mult = 1;
-	switch (*end) {
-	case '\0':
-	case 's':
-		break;
-	case 'm':
-		mult = 60;
-		break;
-	case 'h':
-		mult = 3600;
-		break;
-	case 'd':
-		mult = 86400;
-		break;
-	default:
-		return false;
-	}
-	if (*end && end[1])
-		return false;
-	if (n > INT64_MAX / USEC_PER_SEC / mult)
-		return false;
-	*out = (usec_t)n * mult * USEC_PER_SEC;
-	return true;
-}
-
-static void json_string(const char *s)
-{
-	putchar('"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			printf("\\%c", *p);
-		else if (*p == '\n')
-			fputs("\\n", stdout);
-		else if (*p == '\t')
-			fputs("\\t", stdout);
-		else if (*p < 0x20)
-			printf("\\u%04x", *p);
-		else
-			putchar(*p);
-	}
-	putchar('"');
-}
 
 /* one_line prints TEXT on one line, cut at WIDTH bytes (not inside a
  * UTF-8 sequence). */
@@ -128,7 +79,7 @@ int cli_top(const char *store_path, int argc, char **argv)
 		char *end;
 		switch (c) {
 		case 'S':
-			if (!parse_duration(optarg, &since)) {
+			if (!cli_parse_duration(optarg, &since)) {
 				fprintf(stderr,
 					"pglifeguard-cli top: bad --since \"%s\" "
 					"(examples: 30s, 15m, 1h, 2d)\n",
@@ -204,10 +155,10 @@ int cli_top(const char *store_path, int argc, char **argv)
 			       n ? "," : "", (long long)sqlite3_column_int64(st, 0),
 			       (long long)sqlite3_column_int64(st, 1),
 			       (long long)sqlite3_column_int64(st, 2));
-			json_string(dbname ? dbname : "");
+			cli_json_string(stdout, dbname ? dbname : "");
 			fputs(", \"query\": ", stdout);
 			if (query)
-				json_string(query);
+				cli_json_string(stdout, query);
 			else
 				fputs("null", stdout);
 			printf(", \"calls\": %lld, \"total_exec_time_ms\": %.3f, "
