@@ -181,6 +181,10 @@ static const struct setting settings[] = {
 	     "alert when a pool flagged a suspected leak within alert_for_seconds"),
 	STR(alert_command, "", NULL, R,
 	    "program run (without a shell) when an alert fires or resolves; empty: none"),
+	TIME(alert_command_timeout, "10", 0, R,
+	     "seconds an alert_command may run before it is killed; 0: no limit"),
+	INT(alert_command_max, "4", 1, 64, R,
+	    "most alert_command children running at once; further alerts skip the command"),
 };
 
 #undef R

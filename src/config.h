@@ -152,6 +152,8 @@ struct config {
 	int alert_client_conn_percent; /* percent, default 90 */
 	bool alert_leaks; /* default true */
 	char *alert_command; /* "" = none */
+	usec_t alert_command_timeout; /* default 10 s; 0 = no limit */
+	int alert_command_max; /* children at once, default 4 */
 
 	struct db_config *databases; /* in file order */
 	struct user_config *users; /* in file order */
