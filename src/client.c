@@ -473,7 +473,9 @@ static void note_session_state(struct client *client, struct server *server, boo
 					   whole && ck->stmt_len < LEAK_STMT_LEN);
 	if (!found)
 		return;
-	client->pool->session_state_count++;
+	for (int k = 0; k < SESSIONSTATE_KIND_COUNT; k++)
+		client->pool->session_state_count[k] += (found >> k) & 1;
+	server->checkout.session_state |= found;
 	unsigned fresh = found & ~client->session_state;
 	client->session_state |= found;
 	if (!fresh || !log_enabled(LOG_LEVEL_WARNING))

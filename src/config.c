@@ -107,6 +107,9 @@ static const struct setting settings[] = {
 	    "SQL run when a session-mode client lets go of a server"),
 	BOOL(server_reset_query_always, "0", R,
 	     "run server_reset_query in transaction and statement mode too"),
+	BOOL(session_state_reset, "1", R,
+	     "in transaction and statement mode, run server_reset_query on a server whose client "
+	     "left session state on it"),
 	STR(server_check_query, "select 1", NULL, R,
 	    "SQL that checks an idle server before reuse; empty: no check"),
 	TIME(server_check_delay, "30", 0, R, "seconds a server may be idle before it is checked"),
