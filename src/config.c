@@ -134,7 +134,8 @@ static const struct setting settings[] = {
 	TIME(query_wait_timeout, "120", 0, R, "seconds a client may wait for a server; 0: forever"),
 	TIME(idle_transaction_timeout, "0", 0, R,
 	     "seconds a client may idle inside a transaction; 0: forever"),
-	TIME(suspend_timeout, "10", 0, R, "seconds SUSPEND waits for buffers to drain"),
+	TIME(suspend_timeout, "10", 0, R,
+	     "seconds SUSPEND waits for buffers to drain, then drops the clients still busy"),
 	TIME(leak_threshold, "60", 0, R,
 	     "seconds a client may hold a server while quiet (idle in transaction, or idle in "
 	     "session mode) before it is a suspected leak; 0: off"),
