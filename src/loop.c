@@ -19,6 +19,7 @@
 #include "pool.h"
 #include "server.h"
 #include "stats.h"
+#include "suspend.h"
 
 /* Buffers kept on the free list: enough for bursts, bounded when idle. */
 #define FREE_BUFFERS_MAX 1024
@@ -191,7 +192,11 @@ static void on_signal(struct ev_loop *ev, ev_signal *w, int revents)
 		loop_pause(loop);
 		break;
 	case SIGUSR2:
-		loop_resume(loop);
+		/* as RESUME: a SUSPEND first */
+		if (loop->suspended)
+			suspend_end(loop);
+		else
+			loop_resume(loop);
 		break;
 	}
 }

@@ -683,6 +683,16 @@ def test_suspend_stops_reads_and_accepts_until_resume(make_pooler):
         with pytest.raises(psycopg2.Error) as exc:
             run(console, "RESUME")
         assert sqlstate(exc.value) == "55000"
+
+        # SIGUSR2 resumes as RESUME does
+        assert run(console, "SUSPEND")[0] == "SUSPEND"
+        asked = Background(query)
+        asked.join(1.0)
+        assert asked.is_alive()
+        pooler.signal(signal.SIGUSR2)
+        asked.join(10)
+        assert asked.result == [("after suspend",)], asked.error
+        assert state_of(console)["suspended"] == "no"
     assert pooler.alive()
 
 
