@@ -137,6 +137,10 @@ static void begin_shutdown(struct loop *loop, enum shutdown_mode mode)
 	loop->shutdown = mode;
 	log_info("shutting down: %s", names[mode]);
 	listener_stop_all(loop, false);
+	/* a suspended pooler could never see its clients leave (the listeners
+	 * stay stopped: shutdown is set) */
+	if (loop->suspended)
+		suspend_end(loop);
 	loop_check_shutdown(loop);
 }
 
