@@ -727,22 +727,20 @@ def test_suspend_drops_clients_that_do_not_read_after_suspend_timeout(make_poole
 @pgbouncer_differs("SUSPEND then SIGTERM")
 def test_sigterm_while_suspended_lets_clients_leave(make_pooler):
     pooler = make_pooler(pool_mode="transaction")
-    client = pooler.connect()
-    with closing_all(client), contextlib.closing(admin_connect(pooler)) as console:
-        with client.cursor() as cur:
-            cur.execute("SELECT 1")
-        assert run(console, "SUSPEND")[0] == "SUSPEND"
-        pooler.signal(signal.SIGTERM)
-        # the pooler reads again, so the client can finish and leave
-
-        def last_query():
-            with client.cursor() as cur:
-                cur.execute("SELECT 'before leaving'")
-                return cur.fetchall()
-
-        asked = Background(last_query)
-        asked.join(10)
-        assert asked.result == [("before leaving",)], asked.error or "not answered"
+    client, err = pooler.login()
+    assert err is None, err
+    try:
+        with contextlib.closing(admin_connect(pooler)) as console:
+            assert wire.rows(client.query("SELECT 1")) == [("1",)]
+            assert run(console, "SUSPEND")[0] == "SUSPEND"
+            pooler.signal(signal.SIGTERM)
+        # the pooler reads again, so the client can finish and leave (a
+        # socket.timeout here: still suspended)
+        client.sock.settimeout(10)
+        assert wire.rows(client.query("SELECT 'before leaving'")) == [("before leaving",)]
+        client.send("X")
+    finally:
+        client.close()
     assert pooler.wait_exit(10), pooler.log()[-2000:]
 
 
