@@ -232,11 +232,16 @@ def test_next_client_does_not_inherit_session_state(make_pooler, reset):
             state = backend_state(pooler, cur)
         # the same server connection either way (reset, not closed)
         assert state[0] == pid
+        lines = warnings(pooler, "dirty_app")
+        assert lines, pooler.log()
         if reset:
             assert state == (pid, default_path, 0, 0, 0, 0), state
+            assert all("server_reset_query undoes it" in l for l in lines), lines
         else:
             # PgBouncer's behaviour: the next client inherits it all
             assert state == (pid, "lg_elsewhere, public", 1, 1, 1, 1), state
+            assert all("the next client of that connection inherits it" in l
+                       for l in lines), lines
     finally:
         first.close()
         second.close()
