@@ -98,9 +98,8 @@ struct config {
 	int max_db_connections; /* default 0 = unlimited */
 	int max_user_connections; /* default 0 = unlimited */
 	char *server_reset_query; /* default "DISCARD ALL" */
-	bool server_reset_query_always;
-	bool session_state_reset;
-		/* default true: reset servers left with session state */ /* default false */
+	bool server_reset_query_always; /* default false */
+	bool session_state_reset; /* default true: reset servers left with session state */
 	char *server_check_query; /* default "select 1"; "" = no check */
 	usec_t server_check_delay; /* default 30 s */
 	char *ignore_startup_parameters; /* comma list, "" */
