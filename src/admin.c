@@ -22,6 +22,7 @@
 #include "pool.h"
 #include "proto.h"
 #include "server.h"
+#include "suspend.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -39,7 +40,7 @@ enum outcome {
 	GONE, /* the client was closed or must get nothing more */
 };
 
-enum wait_kind { WAIT_PAUSE, WAIT_CLOSE };
+enum wait_kind { WAIT_PAUSE, WAIT_CLOSE, WAIT_SUSPEND };
 
 /* A command that completes once a condition holds. The client is found
  * again by id when checking: it may have disconnected meanwhile. */
@@ -90,6 +91,7 @@ void admin_welcome(struct client *client)
 	const char *app = client->params.values[PARAM_APPLICATION_NAME];
 
 	client->admin_readonly = !is_admin_user(loop, client->user_name);
+	client->conn.no_suspend = true;
 	bool ok = proto_build_auth(bufs, out, AUTH_REQ_OK, NULL, 0);
 	for (size_t i = 0; ok && i < ARRAY_SIZE(reported); i++)
 		ok = proto_build_param_status(bufs, out, reported[i],
@@ -335,6 +337,8 @@ static int wait_status(struct loop *loop, const struct admin_wait *w)
 
 	if (w->kind == WAIT_PAUSE && !(w->db ? w->db->paused : loop->paused))
 		return -1;
+	if (w->kind == WAIT_SUSPEND)
+		return !loop->suspended ? -1 : suspend_poll(loop) ? 1 : 0;
 	list_for_each(n, &loop->pools)
 	{
 		struct pool *pool = container_of(n, struct pool, node);
@@ -357,7 +361,7 @@ static int wait_status(struct loop *loop, const struct admin_wait *w)
 
 static const char *wait_tag(enum wait_kind kind)
 {
-	return kind == WAIT_PAUSE ? "PAUSE" : "WAIT_CLOSE";
+	return kind == WAIT_PAUSE ? "PAUSE" : kind == WAIT_SUSPEND ? "SUSPEND" : "WAIT_CLOSE";
 }
 
 /* Answer the command KIND (waiting or not) once its condition holds, else
@@ -410,9 +414,10 @@ static void complete_wait(struct client *client, const struct admin_wait *w, int
 	struct reply r;
 
 	if (status < 0) {
-		if (send_error(client, "57014", NULL,
-			       "PAUSE canceled: RESUME was issued before the servers closed") ==
-		    GONE)
+		if (send_error(client, "57014", NULL, "%s canceled: RESUME was issued before %s",
+			       wait_tag(w->kind),
+			       w->kind == WAIT_SUSPEND ? "the buffers were flushed"
+						       : "the servers closed") == GONE)
 			return;
 		finish(client);
 		return;
@@ -549,6 +554,15 @@ static enum outcome cmd_resume(struct reply *r, const char *arg, const char *res
 
 	if (resolve_db(r, "RESUME", arg, &db) != DONE)
 		return FAILED;
+	if (loop->suspended) {
+		/* PgBouncer: a RESUME after SUSPEND undoes only the SUSPEND */
+		if (db)
+			return send_error(r->client, "55000", NULL,
+					  "the pooler is suspended: use RESUME alone");
+		suspend_end(loop);
+		reply_complete(r, "RESUME");
+		return DONE;
+	}
 	if (db) {
 		if (!db->paused)
 			return send_error(
@@ -678,12 +692,18 @@ static enum outcome cmd_kill_client(struct reply *r, const char *arg, const char
 	return DONE;
 }
 
+/* PgBouncer's SUSPEND, answered once every buffer is flushed (or the
+ * clients holding them were dropped after suspend_timeout). There is no -R
+ * takeover to hand the sockets to; RESUME undoes it. */
 static enum outcome cmd_suspend(struct reply *r, const char *arg, const char *rest)
 {
-	return send_error(r->client, "0A000",
-			  "For a restart without downtime, run a second pglifeguard with "
-			  "so_reuseport and send this one SHUTDOWN WAIT_FOR_CLIENTS.",
-			  "SUSPEND is not supported: pglifeguard has no online restart");
+	struct loop *loop = r->client->conn.loop;
+
+	if (loop->suspended)
+		return send_error(r->client, "55000", NULL, "the pooler is already suspended");
+	log_info("SUSPEND from the admin console by %s", r->client->user_name);
+	suspend_begin(loop);
+	return wait_for(r, WAIT_SUSPEND, NULL, rest);
 }
 
 static enum outcome set_disabled(struct reply *r, const char *cmd, const char *arg, bool disabled)

@@ -1040,7 +1040,7 @@ static void show_help(struct reply *r)
 		     "\n\tRECONNECT [<db>]"
 		     "\n\tKILL [<db>]"
 		     "\n\tKILL_CLIENT <id>"
-		     "\n\tSUSPEND (not supported)"
+		     "\n\tSUSPEND"
 		     "\n\tSHUTDOWN [WAIT_FOR_SERVERS|WAIT_FOR_CLIENTS]"
 		     "\n\tWAIT_CLOSE [<db>]");
 }
@@ -1059,9 +1059,9 @@ static void show_state(struct reply *r)
 	static const struct admin_column cols[] = {{"key", COL_TEXT}, {"value", COL_TEXT}};
 	bool paused = loop_of(r)->paused;
 	const char *rows[][2] = {
-		{"active", paused ? "no" : "yes"},
+		{"active", paused || loop_of(r)->suspended ? "no" : "yes"},
 		{"paused", paused ? "yes" : "no"},
-		{"suspended", "no"}, /* SUSPEND is not supported */
+		{"suspended", loop_of(r)->suspended ? "yes" : "no"},
 	};
 	reply_header(r, COLS(cols));
 	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -43,12 +44,16 @@ struct alert_record {
 };
 
 /* A running alert_command: reaped by an ev_child watcher, fed its JSON by
- * a non-blocking pipe. Freed when both are done. */
+ * a non-blocking pipe, killed by its timer after alert_command_timeout.
+ * Freed when reaped and fed. */
 struct alert_child {
 	struct list_node node;
 	struct alert_state *st;
 	ev_child cw;
 	ev_io iow;
+	ev_timer tw;
+	pid_t pid;
+	bool killed;
 	int fd; /* write end of the child's stdin, -1 when done */
 	bool reaped;
 	size_t len, off;
@@ -61,6 +66,9 @@ struct alert_state {
 	uint64_t seq;
 	struct alert_hyst conn_hyst;
 	struct list children;
+	int running; /* children not reaped yet (alert_command_max) */
+	uint64_t dropped; /* alerts whose command was not run: too many running */
+	uint64_t killed; /* commands killed by alert_command_timeout */
 };
 
 static const char *const kind_names[ALERT_KINDS] = {
@@ -111,6 +119,9 @@ static void child_free(struct alert_child *ch)
 	struct ev_loop *ev = ch->st->loop->ev;
 	ev_child_stop(ev, &ch->cw);
 	ev_io_stop(ev, &ch->iow);
+	ev_timer_stop(ev, &ch->tw);
+	if (!ch->reaped)
+		ch->st->running--;
 	if (ch->fd >= 0)
 		close(ch->fd);
 	list_remove(&ch->st->children, &ch->node);
@@ -319,6 +330,10 @@ static void on_child_exit(struct ev_loop *ev, ev_child *w, int revents)
 	int status = w->rstatus;
 
 	ev_child_stop(ev, w);
+	ev_timer_stop(ev, &ch->tw);
+	ch->st->running--;
+	if (ch->killed) /* logged when killed */
+		status = 0;
 	if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
 		log_warning("alert_command (pid %d) exited with status %d", w->rpid,
 			    WEXITSTATUS(status));
@@ -329,18 +344,48 @@ static void on_child_exit(struct ev_loop *ev, ev_child *w, int revents)
 	child_maybe_free(ch);
 }
 
+/* alert_command_timeout: the whole process group, so that a script's own
+ * children (a hung curl) go too. Reaped by on_child_exit as usual. */
+static void on_child_timeout(struct ev_loop *ev, ev_timer *w, int revents)
+{
+	struct alert_child *ch = container_of(w, struct alert_child, tw);
+
+	ev_timer_stop(ev, w);
+	if (ch->reaped)
+		return;
+	log_warning("alert_command (pid %d) still running after %lld s "
+		    "(alert_command_timeout): killed",
+		    (int)ch->pid,
+		    (long long)(ch->st->loop->cfg->alert_command_timeout / USEC_PER_SEC));
+	if (kill(-ch->pid, SIGKILL) < 0 && kill(ch->pid, SIGKILL) < 0)
+		log_warning("alert_command (pid %d): cannot kill: %s", (int)ch->pid,
+			    strerror(errno));
+	ch->killed = true;
+	ch->st->killed++;
+}
+
 static void run_command(struct alert_state *st, const struct alert_record *r, const char *state)
 {
-	const char *command = st->loop->cfg->alert_command;
+	const struct config *cfg = st->loop->cfg;
+	const char *command = cfg->alert_command;
 	char *argv[32], *envp_extra[8], *words = NULL, **envp = NULL;
 	int argc = 0, nextra = 0, pipefd[2] = {-1, -1};
 	posix_spawn_file_actions_t fa;
-	bool fa_ok = false, spawn_logged = false;
+	posix_spawnattr_t attr;
+	bool fa_ok = false, attr_ok = false, spawn_logged = false;
 	struct alert_child *ch = NULL;
 	pid_t pid;
 
 	if (!command || !command[0])
 		return;
+	if (st->running >= cfg->alert_command_max) {
+		/* never queued: a hung command must not pile up work or processes */
+		st->dropped++;
+		log_warning("alert_command not run for alert %s %s on %s/%s: %d still running "
+			    "(alert_command_max)",
+			    alert_kind_name(r->kind), state, r->database, r->user, st->running);
+		return;
+	}
 	memset(envp_extra, 0, sizeof(envp_extra));
 	words = strdup(command);
 	ch = calloc(1, sizeof(*ch));
@@ -396,7 +441,13 @@ static void run_command(struct alert_state *st, const struct alert_record *r, co
 	fa_ok = true;
 	if (posix_spawn_file_actions_adddup2(&fa, pipefd[0], 0) != 0)
 		goto fail;
-	int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, envp);
+	if (posix_spawnattr_init(&attr) != 0)
+		goto fail;
+	attr_ok = true;
+	if (posix_spawnattr_setpgroup(&attr, 0) != 0 ||
+	    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP) != 0)
+		goto fail;
+	int rc = posix_spawnp(&pid, argv[0], &fa, &attr, argv, envp);
 	if (rc != 0) {
 		log_warning("alert_command %s: cannot run: %s", argv[0], strerror(rc));
 		spawn_logged = true;
@@ -410,9 +461,15 @@ static void run_command(struct alert_state *st, const struct alert_record *r, co
 		log_warning("alert_command: cannot make its stdin non-blocking: %s",
 			    strerror(errno));
 	ch->st = st;
+	ch->pid = pid;
 	list_append(&st->children, &ch->node);
+	st->running++;
 	ev_child_init(&ch->cw, on_child_exit, pid, 0);
 	ev_child_start(st->loop->ev, &ch->cw);
+	ev_timer_init(&ch->tw, on_child_timeout, (double)cfg->alert_command_timeout / USEC_PER_SEC,
+		      0.);
+	if (cfg->alert_command_timeout > 0)
+		ev_timer_start(st->loop->ev, &ch->tw);
 	ev_io_init(&ch->iow, on_child_writable, ch->fd, EV_WRITE);
 	log_debug("alert_command %s started, pid %d", argv[0], (int)pid);
 	child_write(ch);
@@ -429,6 +486,8 @@ fail:
 done:
 	if (fa_ok)
 		posix_spawn_file_actions_destroy(&fa);
+	if (attr_ok)
+		posix_spawnattr_destroy(&attr);
 	for (int i = 0; i < 2; i++)
 		if (pipefd[i] >= 0)
 			close(pipefd[i]);
@@ -722,4 +781,17 @@ void alert_write_metrics(struct loop *loop, FILE *out)
 	      "# TYPE pglifeguard_alert_active gauge\n",
 	      out);
 	alert_foreach(loop, write_metric, out);
+	if (!loop->alerts)
+		return;
+	fprintf(out,
+		"# HELP pglifeguard_alert_commands_dropped_total Alerts whose alert_command was "
+		"not run because alert_command_max commands were still running.\n"
+		"# TYPE pglifeguard_alert_commands_dropped_total counter\n"
+		"pglifeguard_alert_commands_dropped_total %llu\n"
+		"# HELP pglifeguard_alert_commands_killed_total alert_command runs killed after "
+		"alert_command_timeout.\n"
+		"# TYPE pglifeguard_alert_commands_killed_total counter\n"
+		"pglifeguard_alert_commands_killed_total %llu\n",
+		(unsigned long long)loop->alerts->dropped,
+		(unsigned long long)loop->alerts->killed);
 }

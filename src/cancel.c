@@ -166,6 +166,8 @@ void cancel_server(struct loop *loop, struct server *server)
 	if (!req)
 		return;
 	conn_init(&req->conn, loop, &req_ops, -1);
+	/* suspend.c does not list cancel requests: let them finish */
+	req->conn.no_suspend = true;
 	req->pid = server->backend_pid;
 	req->key = server->backend_key;
 	req->server = server;

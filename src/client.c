@@ -485,7 +485,9 @@ static void note_session_state(struct client *client, struct server *server, boo
 					   whole && ck->stmt_len < LEAK_STMT_LEN);
 	if (!found)
 		return;
-	client->pool->session_state_count++;
+	for (int k = 0; k < SESSIONSTATE_KIND_COUNT; k++)
+		client->pool->session_state_count[k] += (found >> k) & 1;
+	server->checkout.session_state |= found;
 	unsigned fresh = found & ~client->session_state;
 	client->session_state |= found;
 	if (!fresh || !log_enabled(LOG_LEVEL_WARNING))
@@ -494,12 +496,18 @@ static void note_session_state(struct client *client, struct server *server, boo
 	char kinds[128], stmt[LEAK_STMT_LEN + 1];
 	sessionstate_format(fresh, kinds, sizeof(kinds));
 	leak_scrub_literals(ck->stmt, stmt, sizeof(stmt));
+	const struct config *cfg = client->conn.loop->cfg;
+	bool reset =
+		cfg->session_state_reset && cfg->server_reset_query && cfg->server_reset_query[0];
 	client_log(client, LOG_LEVEL_WARNING,
 		   "application_name=%s: statement leaves session state (%s) on server connection "
-		   "S-%llu in %s pool mode; the next client of that connection inherits it: %s%s",
+		   "S-%llu in %s pool mode; %s: %s%s",
 		   app && app[0] ? app : "(none)", kinds, (unsigned long long)server->id,
-		   client->pool->mode == POOL_MODE_STATEMENT ? "statement" : "transaction", stmt,
-		   ck->stmt_len >= LEAK_STMT_LEN ? " (truncated)" : "");
+		   client->pool->mode == POOL_MODE_STATEMENT ? "statement" : "transaction",
+		   reset ? "server_reset_query undoes it when the server goes back to the pool, "
+			   "so this client's next transaction may not see it either"
+			 : "the next client of that connection inherits it",
+		   stmt, ck->stmt_len >= LEAK_STMT_LEN ? " (truncated)" : "");
 }
 
 /* A message for the linked server: keep what release decisions need. */

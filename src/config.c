@@ -107,6 +107,9 @@ static const struct setting settings[] = {
 	    "SQL run when a session-mode client lets go of a server"),
 	BOOL(server_reset_query_always, "0", R,
 	     "run server_reset_query in transaction and statement mode too"),
+	BOOL(session_state_reset, "1", R,
+	     "in transaction and statement mode, run server_reset_query on a server whose client "
+	     "left session state on it"),
 	STR(server_check_query, "select 1", NULL, R,
 	    "SQL that checks an idle server before reuse; empty: no check"),
 	TIME(server_check_delay, "30", 0, R, "seconds a server may be idle before it is checked"),
@@ -134,7 +137,8 @@ static const struct setting settings[] = {
 	TIME(query_wait_timeout, "120", 0, R, "seconds a client may wait for a server; 0: forever"),
 	TIME(idle_transaction_timeout, "0", 0, R,
 	     "seconds a client may idle inside a transaction; 0: forever"),
-	TIME(suspend_timeout, "10", 0, R, "seconds SUSPEND waits for buffers to drain"),
+	TIME(suspend_timeout, "10", 0, R,
+	     "seconds SUSPEND waits for buffers to drain, then drops the clients still busy"),
 	TIME(leak_threshold, "60", 0, R,
 	     "seconds a client may hold a server while quiet (idle in transaction, or idle in "
 	     "session mode) before it is a suspected leak; 0: off"),
@@ -193,6 +197,10 @@ static const struct setting settings[] = {
 	     "alert when a pool flagged a suspected leak within alert_for_seconds"),
 	STR(alert_command, "", NULL, R,
 	    "program run (without a shell) when an alert fires or resolves; empty: none"),
+	TIME(alert_command_timeout, "10", 0, R,
+	     "seconds an alert_command may run before it is killed; 0: no limit"),
+	INT(alert_command_max, "4", 1, 64, R,
+	    "most alert_command children running at once; further alerts skip the command"),
 };
 
 #undef R

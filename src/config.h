@@ -99,6 +99,7 @@ struct config {
 	int max_user_connections; /* default 0 = unlimited */
 	char *server_reset_query; /* default "DISCARD ALL" */
 	bool server_reset_query_always; /* default false */
+	bool session_state_reset; /* default true: reset servers left with session state */
 	char *server_check_query; /* default "select 1"; "" = no check */
 	usec_t server_check_delay; /* default 30 s */
 	char *ignore_startup_parameters; /* comma list, "" */
@@ -157,6 +158,8 @@ struct config {
 	int alert_client_conn_percent; /* percent, default 90 */
 	bool alert_leaks; /* default true */
 	char *alert_command; /* "" = none */
+	usec_t alert_command_timeout; /* default 10 s; 0 = no limit */
+	int alert_command_max; /* children at once, default 4 */
 
 	struct db_config *databases; /* in file order */
 	struct user_config *users; /* in file order */

@@ -323,6 +323,11 @@ static void on_read(struct ev_loop *ev, ev_io *w, int revents)
 
 	if (c->dead)
 		return;
+	if (c->loop->suspended && !c->no_suspend) {
+		/* SUSPEND (suspend.c): nothing is read until RESUME restarts us */
+		ev_io_stop(ev, w);
+		return;
+	}
 	if (!ensure_space(c)) {
 		if (!c->rbuf) {
 			c->ops->closed(c, "out of memory");

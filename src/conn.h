@@ -70,6 +70,7 @@ struct conn {
 	bool connecting;
 	bool dead; /* closed: no more callbacks */
 	bool in_process; /* re-entrancy guard for conn_process */
+	bool no_suspend; /* admin console, cancel request: SUSPEND does not stop its reads */
 	uint64_t recv_bytes;
 	uint64_t sent_bytes;
 	/* the remote end */

@@ -33,6 +33,7 @@ struct checkout {
 	char txn_status; /* as of the last ReadyForQuery: 'I', 'T', 'E' */
 	bool listen; /* the client ran LISTEN: it may wait quietly */
 	bool reported; /* flagged as a suspected leak */
+	unsigned session_state; /* sessionstate.h kinds the client left on the server */
 	uint16_t stmt_len;
 	char stmt[LEAK_STMT_LEN + 1]; /* start of the last Query or Parse text */
 	char who[200]; /* the client, written when reported */

@@ -53,7 +53,7 @@ static void on_accept(struct ev_loop *ev, ev_io *w, int revents)
 static void on_backoff(struct ev_loop *ev, ev_timer *w, int revents)
 {
 	struct listener *l = container_of(w, struct listener, backoff);
-	if (l->loop->shutdown == SHUTDOWN_NONE)
+	if (l->loop->shutdown == SHUTDOWN_NONE && !l->loop->suspended)
 		ev_io_start(ev, &l->io);
 }
 
@@ -198,6 +198,19 @@ void listener_log_all(struct loop *loop)
 	struct list_node *n;
 	list_for_each(n, &loop->listeners)
 		log_info("listening on %s", container_of(n, struct listener, node)->desc);
+}
+
+void listener_set_accepting(struct loop *loop, bool on)
+{
+	struct list_node *n;
+	list_for_each(n, &loop->listeners)
+	{
+		struct listener *l = container_of(n, struct listener, node);
+		if (on && loop->shutdown == SHUTDOWN_NONE && !ev_is_active(&l->backoff))
+			ev_io_start(loop->ev, &l->io);
+		else if (!on)
+			ev_io_stop(loop->ev, &l->io);
+	}
 }
 
 void listener_stop_all(struct loop *loop, bool close_sockets)

@@ -29,6 +29,10 @@ int listener_start_all(struct loop *loop);
  * sinks of the configuration are open). */
 void listener_log_all(struct loop *loop);
 
+/* listener_set_accepting starts (ON) or stops accepting on every listener
+ * without closing them: connections wait in the backlog meanwhile. */
+void listener_set_accepting(struct loop *loop, bool on);
+
 /* listener_stop_all stops accepting (shutdown) and, if CLOSE, closes the
  * sockets and removes the unix socket file. */
 void listener_stop_all(struct loop *loop, bool close_sockets);

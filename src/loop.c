@@ -19,6 +19,7 @@
 #include "pool.h"
 #include "server.h"
 #include "stats.h"
+#include "suspend.h"
 
 /* Buffers kept on the free list: enough for bursts, bounded when idle. */
 #define FREE_BUFFERS_MAX 1024
@@ -136,6 +137,10 @@ static void begin_shutdown(struct loop *loop, enum shutdown_mode mode)
 	loop->shutdown = mode;
 	log_info("shutting down: %s", names[mode]);
 	listener_stop_all(loop, false);
+	/* a suspended pooler could never see its clients leave (the listeners
+	 * stay stopped: shutdown is set) */
+	if (loop->suspended)
+		suspend_end(loop);
 	loop_check_shutdown(loop);
 }
 
@@ -191,7 +196,11 @@ static void on_signal(struct ev_loop *ev, ev_signal *w, int revents)
 		loop_pause(loop);
 		break;
 	case SIGUSR2:
-		loop_resume(loop);
+		/* as RESUME: a SUSPEND first */
+		if (loop->suspended)
+			suspend_end(loop);
+		else
+			loop_resume(loop);
 		break;
 	}
 }

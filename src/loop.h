@@ -62,6 +62,8 @@ struct loop {
 	int client_count; /* every client connection, for max_client_conn */
 	uint64_t next_id; /* C-/S- ids */
 	bool paused; /* PAUSE / SIGUSR1 */
+	bool suspended; /* SUSPEND (suspend.c): no accepts, no reads but the console's */
+	usec_t suspend_start;
 	enum shutdown_mode shutdown;
 	usec_t now; /* cached per loop turn */
 	struct ps_registry ps_reg; /* prepared statements by text (prepared.c) */

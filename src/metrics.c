@@ -13,6 +13,7 @@
 #include "histogram.h"
 #include "loop.h"
 #include "pool.h"
+#include "sessionstate.h"
 #include "stats.h"
 
 #ifndef PACKAGE_VERSION
@@ -101,7 +102,6 @@ enum pool_value {
 	PV_SERVER_PARSES,
 	PV_BINDS,
 	PV_LEAKS,
-	PV_SESSION_STATE,
 };
 
 static uint64_t pool_value(const struct pool *p, enum pool_value v)
@@ -142,8 +142,6 @@ static uint64_t pool_value(const struct pool *p, enum pool_value v)
 		return p->bind_count;
 	case PV_LEAKS:
 		return p->leak_count;
-	case PV_SESSION_STATE:
-		return p->session_state_count;
 	}
 	return 0;
 }
@@ -235,13 +233,6 @@ static const struct pool_family pool_families[] = {
 	 {PV_LEAKS},
 	 {NULL},
 	 1},
-	{"pool_session_state_total",
-	 "counter",
-	 "Statements that left session state on a server connection in transaction or statement "
-	 "pool mode (SET, LISTEN, PREPARE, advisory locks, temp objects, WITH HOLD cursors, ...).",
-	 {PV_SESSION_STATE},
-	 {NULL},
-	 1},
 };
 
 static void write_pool_family(struct loop *loop, FILE *out, const struct pool_family *f)
@@ -282,6 +273,28 @@ static void write_errors(struct loop *loop, FILE *out)
 		if (e->unknown)
 			fprintf(out, PREFIX "pool_errors_total{%s,class=\"??\"} %llu\n", labels,
 				(unsigned long long)e->unknown);
+	}
+}
+
+/* One sample per pool and kind, every kind always present so that rate()
+ * sees a counter from its first scrape. */
+static void write_session_state(struct loop *loop, FILE *out)
+{
+	struct list_node *n;
+	char labels[512];
+
+	family(out, "pool_session_state_total", "counter",
+	       "Statements that left session state on a server connection in transaction or "
+	       "statement pool mode, by kind (set, reset, listen, prepare, advisory_lock, temp, "
+	       "hold_cursor, load); a statement with two kinds counts under each.");
+	list_for_each(n, &loop->pools)
+	{
+		const struct pool *p = container_of(n, struct pool, node);
+		pool_labels(p, labels, sizeof(labels));
+		for (int k = 0; k < SESSIONSTATE_KIND_COUNT; k++)
+			fprintf(out, PREFIX "pool_session_state_total{%s,kind=\"%s\"} %llu\n",
+				labels, sessionstate_kind_name(k),
+				(unsigned long long)p->session_state_count[k]);
 	}
 }
 
@@ -357,6 +370,7 @@ void metrics_write(struct loop *loop, FILE *out)
 
 	for (size_t i = 0; i < sizeof(pool_families) / sizeof(pool_families[0]); i++)
 		write_pool_family(loop, out, &pool_families[i]);
+	write_session_state(loop, out);
 	write_max_wait(loop, out);
 	write_errors(loop, out);
 	for (size_t i = 0; i < sizeof(hist_families) / sizeof(hist_families[0]); i++)

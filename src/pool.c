@@ -454,14 +454,23 @@ void pool_release_server(struct server *server)
 		pool_launch_servers(pool);
 		return;
 	}
-	const char *reset = cfg->server_reset_query;
-	if (reset && reset[0] &&
-	    (pool->mode == POOL_MODE_SESSION || cfg->server_reset_query_always)) {
+	if (pool_server_needs_reset(server)) {
 		server_set_state(server, SERVER_TESTED);
-		server_run_task(server, TASK_RESET, reset);
+		server_run_task(server, TASK_RESET, cfg->server_reset_query);
 		return;
 	}
 	pool_server_ready(server);
+}
+
+bool pool_server_needs_reset(const struct server *server)
+{
+	const struct config *cfg = server->pool->loop->cfg;
+	const char *reset = cfg->server_reset_query;
+
+	if (!reset || !reset[0])
+		return false;
+	return server->pool->mode == POOL_MODE_SESSION || cfg->server_reset_query_always ||
+	       (cfg->session_state_reset && server->checkout.session_state);
 }
 
 void pool_server_ready(struct server *server)

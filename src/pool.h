@@ -14,6 +14,7 @@
 #include "list.h"
 #include "params.h"
 #include "scram.h"
+#include "sessionstate.h"
 #include "stats.h"
 #include "timeutil.h"
 
@@ -98,7 +99,8 @@ struct pool {
 	uint64_t xact_count, query_count, bytes_in, bytes_out;
 	uint64_t xact_time, query_time, wait_time, server_assignments;
 	uint64_t leak_count; /* checkouts flagged as suspected leaks */
-	uint64_t session_state_count; /* statements leaving session state (sessionstate.h) */
+	/* statements leaving session state, by enum sessionstate_kind */
+	uint64_t session_state_count[SESSIONSTATE_KIND_COUNT];
 	uint64_t client_parse_count; /* named Parse from clients (prepared.c) */
 	uint64_t server_parse_count; /* Parse the pooler sent to servers */
 	uint64_t bind_count; /* Bind of a named statement from clients */
@@ -139,6 +141,12 @@ void pool_request_server(struct pool *pool, struct client *client);
 /* pool_release_server takes SERVER back from its client (unlinked by the
  * caller): reset if needed, then to the next waiting client or idle. */
 void pool_release_server(struct server *server);
+
+/* pool_server_needs_reset tells whether SERVER, being released, must run
+ * server_reset_query first: always in session mode or with
+ * server_reset_query_always, else (session_state_reset) when its last client
+ * left session state on it. False when server_reset_query is empty. */
+bool pool_server_needs_reset(const struct server *server);
 
 /* pool_server_ready is called when SERVER finished login, reset or check:
  * it goes to the first waiting client or to the idle list. */

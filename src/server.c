@@ -544,11 +544,9 @@ static void task_done(struct server *server, char status)
 	if (task == TASK_ROLLBACK) {
 		/* then as on any release, the reset query if the mode wants it
 		 * (not pool_release_server: this ReadyForQuery is still buffered) */
-		const struct config *cfg = server->conn.loop->cfg;
-		const char *reset = cfg->server_reset_query;
-		if (reset && reset[0] &&
-		    (server->pool->mode == POOL_MODE_SESSION || cfg->server_reset_query_always)) {
-			server_run_task(server, TASK_RESET, reset);
+		if (pool_server_needs_reset(server)) {
+			server_run_task(server, TASK_RESET,
+					server->conn.loop->cfg->server_reset_query);
 			return;
 		}
 	}

@@ -234,8 +234,74 @@ static void track_xact(const struct tok *t, int n, bool *in_xact)
 		*in_xact = false;
 }
 
+/* Whether TEXT names an advisory-lock function: "advisory" in any case. */
+static bool mentions_advisory(const char *s, size_t len)
+{
+	static const char cases[2] = {'v', 'V'};
+
+	if (len < 8)
+		return false;
+	/* memchr (vectorized) for the rare letter, twice, beats a byte loop */
+	for (int k = 0; k < 2; k++) {
+		const char *p = s + 2, *end = s + len - 5;
+		while (p < end && (p = memchr(p, cases[k], (size_t)(end - p)))) {
+			if ((p[-1] | 0x20) == 'd' && (p[-2] | 0x20) == 'a' &&
+			    strncasecmp(p + 1, "isory", 5) == 0)
+				return true;
+			p++;
+		}
+	}
+	return false;
+}
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/* The fast path of the scan, run on every statement a transaction-mode
+ * client sends: true when TEXT certainly leaves no session state (one
+ * statement, no comment before it, a first word that starts none of the
+ * kinds, no advisory-lock call). False means "ask the tokenizer", which
+ * costs about 25 instructions per byte. */
+static bool plainly_harmless(const char *s, size_t len)
+{
+	static const struct {
+		const char *name;
+		size_t len;
+	} starters[] = {{"set", 3},  {"reset", 5},  {"listen", 6}, {"prepare", 7},
+			{"load", 4}, {"create", 6}, {"declare", 7}};
+	const char *semi = memchr(s, ';', len);
+	size_t i = 0, j;
+
+	if (semi) {
+		/* a trailing ';' ends the one statement; anything after it is
+		 * another statement (or a ';' in a literal: the slow path) */
+		for (const char *p = semi + 1; p < s + len; p++)
+			if (!is_space(*p))
+				return false;
+	}
+	if (mentions_advisory(s, len))
+		return false;
+	while (i < len && is_space(s[i]))
+		i++;
+	if (i + 1 < len && ((s[i] == '-' && s[i + 1] == '-') || (s[i] == '/' && s[i + 1] == '*')))
+		return false;
+	if (i >= len || !word_start((unsigned char)s[i]))
+		return true; /* "(", a quoted identifier, ...: no keyword first */
+	for (j = i; j < len && word_char((unsigned char)s[j]); j++)
+		;
+	for (size_t k = 0; k < sizeof(starters) / sizeof(starters[0]); k++)
+		if (j - i == starters[k].len && (s[i] | 0x20) == starters[k].name[0] &&
+		    strncasecmp(s + i, starters[k].name, j - i) == 0)
+			return false;
+	return true;
+}
+
 unsigned sessionstate_scan(const char *text, size_t len, bool in_xact, bool complete)
 {
+	if (plainly_harmless(text, len))
+		return 0;
 	struct scanner sc = {.s = text, .len = len, .i = 0, .complete = complete};
 	unsigned found = 0;
 	struct tok t[MAX_TOKS], tok;

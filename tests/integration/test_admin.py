@@ -2,7 +2,7 @@
 psycopg2 with the columns of PgBouncer 1.25 and values checked against
 what the test set up, stats_users limited to SHOW, and the control
 commands (PAUSE, RESUME, RELOAD, KILL, KILL_CLIENT, DISABLE, ENABLE,
-RECONNECT, WAIT_CLOSE, SHUTDOWN, SET). The last test starts PgBouncer 1.18
+RECONNECT, WAIT_CLOSE, SUSPEND, SHUTDOWN, SET). The last test starts PgBouncer 1.18
 beside pglifeguard and checks that every column it has exists in ours."""
 
 import contextlib
@@ -638,13 +638,109 @@ def test_kill_database(make_pooler):
             assert later.result == [("after resume",)], later.error
 
 
-@pgbouncer_differs("supports SUSPEND")
-def test_suspend_not_supported(tx_pooler):
-    with contextlib.closing(admin_connect(tx_pooler)) as console:
+def state_of(console):
+    return {r["key"]: r["value"] for r in run(console, "SHOW STATE")[1]}
+
+
+def test_suspend_stops_reads_and_accepts_until_resume(make_pooler):
+    pooler = make_pooler(pool_mode="transaction")
+    client = pooler.connect()
+    with closing_all(client), contextlib.closing(admin_connect(pooler)) as console:
+        with client.cursor() as cur:
+            cur.execute("SELECT 1")
+        started = time.monotonic()
+        assert run(console, "SUSPEND")[0] == "SUSPEND"
+        # nothing was buffered: answered at once
+        assert time.monotonic() - started < 2
+        if not ON_PGBOUNCER:
+            assert state_of(console) == {"active": "no", "paused": "no", "suspended": "yes"}
         with pytest.raises(psycopg2.Error) as exc:
             run(console, "SUSPEND")
-        assert sqlstate(exc.value) == "0A000"
-        assert {r["key"]: r["value"] for r in run(console, "SHOW STATE")[1]}["suspended"] == "no"
+        assert sqlstate(exc.value) == ("08P01" if ON_PGBOUNCER else "55000")
+
+        def query():
+            with client.cursor() as cur:
+                cur.execute("SELECT 'after suspend'")
+                return cur.fetchall()
+
+        asked = Background(query)
+        newcomer = Background(lambda: pooler.query("SELECT 'new connection'"))
+        asked.join(1.5)
+        newcomer.join(0.1)
+        assert asked.is_alive(), "a query was answered during SUSPEND: %r" % (asked.result,)
+        assert newcomer.is_alive(), "a new connection was served during SUSPEND"
+        # the console still answers, and the waiting client is still connected
+        rows = run(console, "SHOW CLIENTS")[1]
+        assert len(rows) >= 1
+        assert "SUSPEND" in pooler.log()
+
+        assert run(console, "RESUME")[0] == "RESUME"
+        asked.join(10)
+        newcomer.join(10)
+        assert asked.result == [("after suspend",)], asked.error
+        assert newcomer.result == [("new connection",)], newcomer.error
+        if not ON_PGBOUNCER:
+            assert state_of(console)["suspended"] == "no"
+        with pytest.raises(psycopg2.Error) as exc:
+            run(console, "RESUME")
+        assert sqlstate(exc.value) == ("08P01" if ON_PGBOUNCER else "55000")
+
+        # SIGUSR2 resumes as RESUME does
+        assert run(console, "SUSPEND")[0] == "SUSPEND"
+        asked = Background(query)
+        asked.join(1.0)
+        assert asked.is_alive()
+        pooler.signal(signal.SIGUSR2)
+        asked.join(10)
+        assert asked.result == [("after suspend",)], asked.error
+    assert pooler.alive()
+
+
+def test_suspend_drops_clients_that_do_not_read_after_suspend_timeout(make_pooler):
+    pooler = make_pooler(pool_mode="transaction", suspend_timeout=2)
+    reader = pooler.connect()
+    stuck, err = pooler.login()
+    assert err is None, err
+    with closing_all(reader), contextlib.closing(admin_connect(pooler)) as console:
+        try:
+            # a result far larger than the socket buffers, never read
+            stuck.send("Q", b"SELECT repeat('x', 1000000) FROM generate_series(1, 40)\0")
+            time.sleep(1.0)
+            started = time.monotonic()
+            assert run(console, "SUSPEND")[0] == "SUSPEND"
+            took = time.monotonic() - started
+            # waited for the buffers, gave up after suspend_timeout
+            assert 1.5 <= took < 6, took
+            assert "suspend_timeout" in pooler.log()
+            assert stuck.is_closed(timeout=5)
+            assert run(console, "RESUME")[0] == "RESUME"
+            # the client that read everything is untouched
+            with reader.cursor() as cur:
+                cur.execute("SELECT 'still here'")
+                assert cur.fetchone() == ("still here",)
+        finally:
+            stuck.close()
+    assert pooler.alive()
+
+
+@pgbouncer_differs("SUSPEND then SIGTERM")
+def test_sigterm_while_suspended_lets_clients_leave(make_pooler):
+    pooler = make_pooler(pool_mode="transaction")
+    client, err = pooler.login()
+    assert err is None, err
+    try:
+        with contextlib.closing(admin_connect(pooler)) as console:
+            assert wire.rows(client.query("SELECT 1")) == [("1",)]
+            assert run(console, "SUSPEND")[0] == "SUSPEND"
+            pooler.signal(signal.SIGTERM)
+        # the pooler reads again, so the client can finish and leave (a
+        # socket.timeout here: still suspended)
+        client.sock.settimeout(10)
+        assert wire.rows(client.query("SELECT 'before leaving'")) == [("before leaving",)]
+        client.send("X")
+    finally:
+        client.close()
+    assert pooler.wait_exit(10), pooler.log()[-2000:]
 
 
 @pgbouncer_differs("has no SHUTDOWN WAIT_FOR_CLIENTS before 1.23")

@@ -276,3 +276,108 @@ def test_client_conn_alert(make_pooler):
         for c in conns:
             c.close()
     wait_for(lambda: [r for r in alerts(pooler, "client_conn") if r["state"] == "resolved"], 5)
+
+
+def slow_script(tmp_path):
+    """A command that records its start, starts a grandchild (as a script
+    calling curl would) and hangs until killed."""
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    os.chmod(runs, 0o777)
+    script = tmp_path / "slow_alert.sh"
+    script.write_text("#!/bin/sh\n"
+                      "sleep 60 &\n"
+                      "echo \"$$ $! $PGLIFEGUARD_ALERT $PGLIFEGUARD_ALERT_STATE\" > \"%s/started.$$\"\n"
+                      "wait\n" % runs)
+    script.chmod(0o755)
+    return script, runs
+
+
+def started_runs(runs):
+    result = []
+    for path in sorted(glob.glob(str(runs / "started.*"))):
+        words = open(path).read().split()
+        if len(words) == 4:
+            result.append((int(words[0]), int(words[1]), words[2], words[3]))
+    return result
+
+
+def process_gone(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().split(") ")[1][0] in "ZX"
+    except OSError:
+        return True
+
+
+def test_alert_command_timeout_kills_it_and_its_children(make_pooler, alert_dir):
+    script, runs = slow_script(alert_dir)
+    port = free_port()
+    pooler = make_pooler(pool_mode="transaction", leak_threshold=1, alert_for_seconds=1,
+                         alert_command=str(script), alert_command_timeout=2,
+                         metrics_listen="127.0.0.1:%d" % port, **dict(QUIET, alert_leaks=1))
+    conn = pooler.connect(autocommit=False)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1")
+        started = wait_for(lambda: started_runs(runs), 6)
+        shell, grandchild, alert, state = started[0]
+        assert (alert, state) == ("leaks", "firing"), started
+        t0 = time.monotonic()
+        assert not process_gone(shell) and not process_gone(grandchild)
+        wait_for(lambda: process_gone(shell) and process_gone(grandchild), 6)
+        # killed by the timeout (2 s after its start), not earlier
+        assert time.monotonic() - t0 >= 0.5
+        lines = [l for l in pooler.log().splitlines()
+                 if "alert_command (pid %d) still running after 2 s" % shell in l]
+        assert len(lines) == 1 and "killed" in lines[0], pooler.log()
+        assert wait_for(lambda: metric_plain(port, "pglifeguard_alert_commands_killed_total")
+                        >= 1, 3)
+        assert pooler.alive()
+        conn.rollback()
+    finally:
+        conn.close()
+
+
+def metric_plain(port, name):
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=10) as f:
+        body = f.read().decode()
+    for line in body.splitlines():
+        if line.startswith(name + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+def test_alert_command_max_drops_extra_alerts(make_pooler, alert_dir):
+    script, runs = slow_script(alert_dir)
+    port = free_port()
+    pooler = make_pooler(pool_mode="transaction", leak_threshold=1, alert_for_seconds=1,
+                         alert_command=str(script), alert_command_max=1,
+                         alert_command_timeout=6, metrics_listen="127.0.0.1:%d" % port,
+                         **dict(QUIET, alert_leaks=1))
+    conn = pooler.connect(autocommit=False)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1")
+        wait_for(lambda: started_runs(runs), 6)
+        assert metric_plain(port, "pglifeguard_alert_commands_dropped_total") == 0
+        # the leaks alert resolves while the first command still runs: not run
+        wait_for(lambda: [r for r in alerts(pooler, "leaks") if r["state"] == "resolved"], 6)
+        lines = wait_for(lambda: [l for l in pooler.log().splitlines()
+                                  if "alert_command not run for alert leaks resolved" in l], 3)
+        assert "1 still running (alert_command_max)" in lines[0], lines
+        assert metric_plain(port, "pglifeguard_alert_commands_dropped_total") == 1
+        assert [r[3] for r in started_runs(runs)] == ["firing"]
+        # the limit counts running commands only: once the first is gone, the
+        # next alert runs its command again
+        wait_for(lambda: metric_plain(port, "pglifeguard_alert_commands_killed_total") == 1, 8)
+        conn.rollback()
+        with conn.cursor() as cur:
+            cur.execute("SELECT 2")
+        wait_for(lambda: len(started_runs(runs)) == 2, 8)
+        assert metric_plain(port, "pglifeguard_alert_commands_dropped_total") == 1
+        assert pooler.alive()
+        conn.rollback()
+        wait_for(lambda: all(process_gone(p) for r in started_runs(runs) for p in r[:2]), 10)
+    finally:
+        conn.close()

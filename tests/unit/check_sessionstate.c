@@ -100,7 +100,8 @@ END_TEST
 
 START_TEST(test_multi_statement)
 {
-	ck_assert_uint_eq(scan("SELECT 1; SET work_mem = '64MB'; LISTEN a"), BIT(SET) | BIT(LISTEN));
+	ck_assert_uint_eq(scan("SELECT 1; SET work_mem = '64MB'; LISTEN a"),
+			  BIT(SET) | BIT(LISTEN));
 	ck_assert_uint_eq(scan("BEGIN; SET LOCAL work_mem = '1MB'; SELECT 1; COMMIT;"), 0);
 	ck_assert_uint_eq(scan("SELECT 1;CREATE TEMP TABLE t(a int);PREPARE p AS SELECT 1"),
 			  BIT(TEMP) | BIT(PREPARE));
@@ -132,6 +133,31 @@ START_TEST(test_truncated_text)
 }
 END_TEST
 
+/* The fast path never hides what the tokenizer finds. */
+START_TEST(test_fast_path_agrees)
+{
+	ck_assert_uint_eq(scan("SELECT abalance FROM pgbench_accounts WHERE aid = 1;"), 0);
+	ck_assert_uint_eq(scan("  select 1 ;  \n"), 0);
+	ck_assert_uint_eq(scan("(SELECT 1)"), 0);
+	ck_assert_uint_eq(scan("\"set\" "), 0);
+	ck_assert_uint_eq(scan("SELECT PG_ADVISORY_LOCK(1)"), BIT(ADVISORY_LOCK));
+	ck_assert_uint_eq(scan("select pg_try_Advisory_lock(2)"), BIT(ADVISORY_LOCK));
+	ck_assert_uint_eq(scan("SELECT 'advisory'"), 0);
+	ck_assert_uint_eq(scan("/* x */ SET work_mem = '1MB'"), BIT(SET));
+	ck_assert_uint_eq(scan("-- x\nLISTEN c"), BIT(LISTEN));
+	ck_assert_uint_eq(scan("SELECT 1; SET work_mem = '1MB'"), BIT(SET));
+	ck_assert_uint_eq(scan("SELECT ';'; LISTEN c"), BIT(LISTEN));
+	ck_assert_uint_eq(scan("SELECT ';'"), 0);
+	ck_assert_uint_eq(scan("\tDeClArE c CURSOR WITH HOLD FOR SELECT 1"), BIT(HOLD_CURSOR));
+	ck_assert_uint_eq(scan("create temp table t (a int);"), BIT(TEMP));
+	ck_assert_uint_eq(scan("PREPARE p AS SELECT 1"), BIT(PREPARE));
+	ck_assert_uint_eq(scan("RESET work_mem"), BIT(RESET));
+	ck_assert_uint_eq(scan("LOAD 'x'"), BIT(LOAD));
+	ck_assert_uint_eq(scan("settings"), 0);
+	ck_assert_uint_eq(scan(""), 0);
+}
+END_TEST
+
 START_TEST(test_format)
 {
 	char out[128];
@@ -158,6 +184,7 @@ static Suite *sessionstate_suite(void)
 	tcase_add_test(tc, test_multi_statement);
 	tcase_add_test(tc, test_truncated_text);
 	tcase_add_test(tc, test_format);
+	tcase_add_test(tc, test_fast_path_agrees);
 	suite_add_tcase(s, tc);
 	return s;
 }
