@@ -47,7 +47,7 @@ enum rq_kind {
 };
 
 #define RQF_LRU_ADDED 1 /* this request put its statement in the server's LRU */
-#define RQF_ALL 4 /* DEALLOCATE ALL */
+#define RQF_ALL 2 /* DEALLOCATE ALL */
 
 struct ps_req {
 	uint8_t kind;
@@ -713,21 +713,16 @@ static enum pkt_action on_unnamed_parse(struct client *client, uint32_t blen, co
 		return PKT_STOP;
 	if (!ensure_prepared(server, st))
 		return oom(client);
-	char sql[64];
-	int n = snprintf(sql, sizeof(sql), "DEALLOCATE \"%s\"", st->name);
+	/* the unnamed statement's name and our DEALLOCATE, then the
+	 * parameter types as the client sent them */
+	char head[64];
+	int n = snprintf(head, sizeof(head), "%cDEALLOCATE \"%s\"", '\0', st->name);
+	uint32_t rest = (uint32_t)(body + blen - (tz + 1));
 	struct ps_req *r = q_push(ps, RQ_PARSE);
 	if (!r || !(r->cname = strdup(name)) ||
-	    !put_msg(conn_bufs(&server->conn), server_out(server), 'P', "", 1, NULL, 0))
+	    !put_msg(conn_bufs(&server->conn), server_out(server), 'P', head, (uint32_t)n + 1,
+		     tz + 1, rest))
 		return oom(client);
-	/* the query text, then the parameter types as the client sent them */
-	struct iobuf **out = server_out(server);
-	uint32_t rest = (uint32_t)(body + blen - (tz + 1));
-	if (!iobuf_append(conn_bufs(&server->conn), out, sql, (uint32_t)n + 1) ||
-	    !iobuf_append(conn_bufs(&server->conn), out, tz + 1, rest))
-		return oom(client);
-	/* fix the length put_msg wrote for an empty body */
-	uint8_t *hdr = (*out)->data + (*out)->end - (1 + 4 + 1 + (uint32_t)n + 1 + rest);
-	proto_put_u32(hdr + 1, 4 + 1 + (uint32_t)n + 1 + rest);
 	r->prev = st_ref(st);
 	name_put(&loop->ps_reg, &client->ps, name, NULL);
 	/* our statement leaves the server's LRU when the DEALLOCATE completes */
