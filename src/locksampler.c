@@ -1,5 +1,6 @@
-/* The lock sampler: one prepared query per tick (sql/lock_sample.sql),
- * which costs one pass over pg_stat_activity when nothing waits. When
+/* The lock sampler: the sampler runs one prepared query per tick
+ * (sql/lock_sample.sql) on its connection and hands the rows over here;
+ * the query costs one pass over pg_stat_activity when nothing waits. When
  * something waits, the pooler is asked which of its clients the backends
  * serve, then the sample is written in one transaction: the backends, the
  * edges and each waiter's root blocker. A database without waits writes
@@ -16,17 +17,11 @@
 #include "sql_embed.h"
 #include "store_locks.h"
 
-#define BACKOFF_MAX (300 * USEC_PER_SEC)
 #define OWNERS_TIMEOUT 1.0 /* seconds the pooler has to answer */
-#define STMT_NAME "pglifeguard_lock_sample"
 #define NCOLS 17
 
 enum locksampler_state {
-	LOCKS_DOWN, /* no connection; next attempt at next_try */
-	LOCKS_CONNECTING, /* PQconnectPoll in progress */
-	LOCKS_PREPARING, /* the sample query is being prepared */
-	LOCKS_IDLE, /* connected, waiting for the next tick */
-	LOCKS_QUERY, /* the sample query is running */
+	LOCKS_IDLE, /* waiting for the sampler's next rows */
 	LOCKS_OWNERS, /* waiting for the pooler's answer about the backends */
 };
 
@@ -36,15 +31,10 @@ struct locksampler {
 	struct store_locks *sl;
 	struct backend_owner *owners;
 	struct backend_owner_req req;
-	char *name, *conninfo, *host;
+	char *name, *host;
 	int port;
-	usec_t interval;
-	ev_timer timer;
 	ev_timer owners_timer;
-	ev_io io;
-	PGconn *conn;
 	enum locksampler_state state;
-	bool query_failed;
 	PGresult *res; /* the sample being built, until written */
 	usec_t at; /* when it was taken, wall clock */
 	struct store_lock_backend *backends;
@@ -52,20 +42,9 @@ struct locksampler {
 	struct locktree_edge *edges;
 	size_t nedges, capedges;
 	int last_waiters; /* of the last sample written */
-	int failures;
-	usec_t next_try; /* monotonic */
 	bool warned_query; /* since the last success */
 	bool warned_privilege; /* once */
 };
-
-static void watch(struct locksampler *s, int events)
-{
-	ev_io_stop(s->ev, &s->io);
-	if (!s->conn || PQsocket(s->conn) < 0 || !events)
-		return;
-	ev_io_set(&s->io, PQsocket(s->conn), events);
-	ev_io_start(s->ev, &s->io);
-}
 
 static void drop_sample(struct locksampler *s)
 {
@@ -78,91 +57,14 @@ static void drop_sample(struct locksampler *s)
 	s->nbackends = s->nedges = 0;
 }
 
-static void disconnect(struct locksampler *s)
+void locksampler_failed(struct locksampler *s, const PGresult *res)
 {
-	ev_io_stop(s->ev, &s->io);
-	drop_sample(s);
-	if (s->conn)
-		PQfinish(s->conn);
-	s->conn = NULL;
-	s->state = LOCKS_DOWN;
-}
-
-/* conn_failed: the first failure of a streak is a warning, the rest debug;
- * attempts back off exponentially up to five minutes. */
-static void conn_failed(struct locksampler *s, const char *what)
-{
-	char msg[256];
-	snprintf(msg, sizeof(msg), "%s", s->conn ? PQerrorMessage(s->conn) : "out of memory");
-	msg[strcspn(msg, "\n")] = '\0';
-	disconnect(s);
-	usec_t backoff = s->interval << (s->failures < 8 ? s->failures : 8);
-	if (backoff > BACKOFF_MAX)
-		backoff = BACKOFF_MAX;
-	if (s->failures == 0)
-		log_warning("monitor: database %s: lock sampler: %s: %s; retrying with backoff",
-			    s->name, what, msg);
-	else
-		log_debug("monitor: database %s: lock sampler: %s: %s; next try in %lld s", s->name,
-			  what, msg, (long long)(backoff / USEC_PER_SEC));
-	s->failures++;
-	s->next_try = timeutil_now() + backoff;
-}
-
-static void connect_start(struct locksampler *s)
-{
-	s->conn = PQconnectStart(s->conninfo);
-	if (!s->conn || PQstatus(s->conn) == CONNECTION_BAD) {
-		conn_failed(s, "cannot connect");
-		return;
-	}
-	s->state = LOCKS_CONNECTING;
-	watch(s, EV_WRITE);
-}
-
-static void sent(struct locksampler *s, enum locksampler_state state, bool ok)
-{
-	if (!ok) {
-		conn_failed(s, "cannot send the lock query");
-		return;
-	}
-	s->state = state;
-	s->query_failed = false;
-	int r = PQflush(s->conn);
-	if (r < 0) {
-		conn_failed(s, "cannot send the lock query");
-		return;
-	}
-	watch(s, EV_READ | (r ? EV_WRITE : 0));
-}
-
-static void timer_cb(struct ev_loop *ev, ev_timer *w, int revents)
-{
-	struct locksampler *s = container_of(w, struct locksampler, timer);
-	switch (s->state) {
-	case LOCKS_DOWN:
-		if (timeutil_now() >= s->next_try)
-			connect_start(s);
-		break;
-	case LOCKS_IDLE:
-		s->at = timeutil_wall();
-		sent(s, LOCKS_QUERY,
-		     PQsendQueryPrepared(s->conn, STMT_NAME, 0, NULL, NULL, NULL, 0) == 1);
-		break;
-	default:
-		log_debug("monitor: database %s: previous lock sample still running, tick "
-			  "skipped",
-			  s->name);
-		break;
-	}
-}
-
-static void query_warning(struct locksampler *s, const PGresult *res)
-{
-	if (s->warned_query)
+	const char *code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	/* a shutdown or a lost connection (classes 57, 08): the sampler logs
+	 * it once, with its backoff */
+	if (s->warned_query || (code && (!strncmp(code, "57", 2) || !strncmp(code, "08", 2))))
 		return;
 	s->warned_query = true;
-	const char *code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 	log_warning("monitor: database %s: cannot sample lock waits: %s (SQLSTATE %s)", s->name,
 		    msg ? msg : "error", code ? code : "?");
@@ -194,7 +96,7 @@ static bool add_edge(struct locksampler *s, int32_t waiter, int32_t blocker)
 
 /* read_sample turns s->res into backends and edges; false when out of
  * memory or the result has an unexpected shape. */
-static bool read_sample(struct locksampler *s)
+static bool read_sample(struct locksampler *s, const char *user)
 {
 	const PGresult *r = s->res;
 	int n = PQntuples(r);
@@ -247,10 +149,10 @@ static bool read_sample(struct locksampler *s)
 	}
 	if (hidden && !s->warned_privilege) {
 		s->warned_privilege = true;
-		log_warning("monitor: database %s: the lock sampler's user %s sees "
+		log_warning("monitor: database %s: lock waits: user %s sees "
 			    "\"<insufficient privilege>\" instead of other users' queries and "
 			    "clients; run GRANT pg_read_all_stats TO %s",
-			    s->name, PQuser(s->conn), PQuser(s->conn));
+			    s->name, user, user);
 	}
 	return true;
 }
@@ -339,11 +241,21 @@ static void owners_timeout_cb(struct ev_loop *ev, ev_timer *w, int revents)
 	write_sample(s);
 }
 
-/* sample_done runs once the sample query returned; s->res holds it. */
-static void sample_done(struct locksampler *s)
+bool locksampler_ready(const struct locksampler *s)
 {
+	return s->state == LOCKS_IDLE && !s->res;
+}
+
+void locksampler_take(struct locksampler *s, PGresult *res, usec_t at, const char *user)
+{
+	if (!locksampler_ready(s)) {
+		PQclear(res);
+		return;
+	}
+	s->res = res;
+	s->at = at;
 	s->warned_query = false;
-	if (!read_sample(s)) {
+	if (!read_sample(s, user)) {
 		log_warning("monitor: database %s: unexpected lock sample result", s->name);
 		drop_sample(s);
 		return;
@@ -373,101 +285,9 @@ static void sample_done(struct locksampler *s)
 	write_sample(s);
 }
 
-static void query_done(struct locksampler *s)
-{
-	enum locksampler_state was = s->state;
-	s->state = LOCKS_IDLE;
-	watch(s, EV_READ); /* notice the server closing the connection */
-	if (s->query_failed) {
-		drop_sample(s);
-		if (was == LOCKS_PREPARING)
-			conn_failed(s, "cannot prepare the lock query");
-		return;
-	}
-	if (was == LOCKS_QUERY && s->res)
-		sample_done(s);
-}
-
-static void handle_result(struct locksampler *s, PGresult *res)
-{
-	ExecStatusType st = PQresultStatus(res);
-	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-		s->query_failed = true;
-		query_warning(s, res);
-		PQclear(res);
-		return;
-	}
-	if (s->state == LOCKS_QUERY && st == PGRES_TUPLES_OK && !s->res)
-		s->res = res;
-	else
-		PQclear(res);
-}
-
-static void io_cb(struct ev_loop *ev, ev_io *w, int revents)
-{
-	struct locksampler *s = container_of(w, struct locksampler, io);
-	if (s->state == LOCKS_CONNECTING) {
-		switch (PQconnectPoll(s->conn)) {
-		case PGRES_POLLING_READING:
-			watch(s, EV_READ);
-			return;
-		case PGRES_POLLING_WRITING:
-			watch(s, EV_WRITE);
-			return;
-		case PGRES_POLLING_OK:
-			if (PQsetnonblocking(s->conn, 1) < 0) {
-				conn_failed(s, "cannot make the connection non-blocking");
-				return;
-			}
-			if (s->failures)
-				log_info("monitor: database %s: lock sampler connected again",
-					 s->name);
-			s->failures = 0;
-			sent(s, LOCKS_PREPARING,
-			     PQsendPrepare(s->conn, STMT_NAME, sql_lock_sample, 0, NULL) == 1);
-			return;
-		default:
-			conn_failed(s, "cannot connect");
-			return;
-		}
-	}
-	if ((revents & EV_WRITE) && s->conn) {
-		int r = PQflush(s->conn);
-		if (r < 0) {
-			conn_failed(s, "connection lost");
-			return;
-		}
-		if (r == 0)
-			watch(s, EV_READ);
-	}
-	if (!(revents & EV_READ) || !s->conn)
-		return;
-	if (!PQconsumeInput(s->conn)) {
-		conn_failed(s, "connection lost");
-		return;
-	}
-	if (s->state != LOCKS_QUERY && s->state != LOCKS_PREPARING) {
-		PGnotify *n;
-		while ((n = PQnotifies(s->conn)))
-			PQfreemem(n);
-		if (PQstatus(s->conn) == CONNECTION_BAD)
-			conn_failed(s, "connection lost");
-		return;
-	}
-	while (!PQisBusy(s->conn)) {
-		PGresult *res = PQgetResult(s->conn);
-		if (!res) {
-			query_done(s);
-			return;
-		}
-		handle_result(s, res);
-	}
-}
-
 struct locksampler *locksampler_new(struct ev_loop *ev, struct store *store,
 				    struct backend_owner *owners, const char *name,
-				    const char *conninfo, const char *host, int port,
-				    usec_t interval)
+				    const char *host, int port)
 {
 	struct locksampler *s = calloc(1, sizeof(*s));
 	if (!s)
@@ -475,21 +295,14 @@ struct locksampler *locksampler_new(struct ev_loop *ev, struct store *store,
 	s->ev = ev;
 	s->store = store;
 	s->owners = owners;
-	s->interval = interval;
 	s->port = port;
 	s->name = strdup(name);
-	s->conninfo = strdup(conninfo);
 	s->host = strdup(host ? host : "");
-	ev_io_init(&s->io, io_cb, -1, 0);
 	ev_timer_init(&s->owners_timer, owners_timeout_cb, OWNERS_TIMEOUT, 0.0);
-	double secs = (double)interval / (double)USEC_PER_SEC;
-	ev_timer_init(&s->timer, timer_cb, secs, secs);
-	if (!s->name || !s->conninfo || !s->host || !(s->sl = store_locks_new(store))) {
+	if (!s->name || !s->host || !(s->sl = store_locks_new(store))) {
 		locksampler_free(s);
 		return NULL;
 	}
-	ev_timer_start(ev, &s->timer);
-	connect_start(s);
 	return s;
 }
 
@@ -497,14 +310,13 @@ void locksampler_free(struct locksampler *s)
 {
 	if (!s)
 		return;
-	ev_timer_stop(s->ev, &s->timer);
-	disconnect(s);
+	drop_sample(s);
+	s->state = LOCKS_IDLE;
 	backend_owner_req_free(&s->req);
 	store_locks_free(s->sl);
 	free(s->backends);
 	free(s->edges);
 	free(s->name);
-	free(s->conninfo);
 	free(s->host);
 	free(s);
 }

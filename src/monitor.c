@@ -140,17 +140,19 @@ static void *thread_main(void *arg)
 {
 	struct monitor *m = arg;
 	for (size_t i = 0; i < m->ntargets; i++) {
-		m->samplers[i] = sampler_new(m->ev, m->store, m->targets[i].name,
-					     m->targets[i].conninfo, m->interval);
-		if (!m->samplers[i])
-			log_warning("monitor: database %s: out of memory, not sampled",
-				    m->targets[i].name);
 		if (m->lock_interval > 0 &&
 		    !(m->locksamplers[i] =
 			      locksampler_new(m->ev, m->store, m->owners, m->targets[i].name,
-					      m->targets[i].conninfo, m->targets[i].host,
-					      m->targets[i].port, m->lock_interval)))
+					      m->targets[i].host, m->targets[i].port)))
 			log_warning("monitor: database %s: lock waits not sampled",
+				    m->targets[i].name);
+		/* one connection per database: the sampler runs the lock
+		 * sampler's query on its own */
+		m->samplers[i] =
+			sampler_new(m->ev, m->store, m->targets[i].name, m->targets[i].conninfo,
+				    m->interval, m->locksamplers[i], m->lock_interval);
+		if (!m->samplers[i])
+			log_warning("monitor: database %s: out of memory, not sampled",
 				    m->targets[i].name);
 	}
 	ev_run(m->ev, 0);

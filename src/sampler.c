@@ -1,12 +1,14 @@
 /* Sampling pg_stat_statements: connection handling with backoff, the
  * sample and text queries, and the delta rules that keep resets, evictions
- * and restarts from producing negative or doubled numbers. */
+ * and restarts from producing negative or doubled numbers. The same
+ * connection runs the lock sampler's query (locksampler.c) between them. */
 #include "sampler.h"
 #include <libpq-fe.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "locksampler.h"
 #include "log.h"
 #include "relstats.h"
 #include "sql_embed.h"
@@ -23,10 +25,13 @@ enum sampler_state {
 	SAMPLER_DOWN, /* no connection; next attempt at next_try */
 	SAMPLER_CONNECTING, /* PQconnectPoll in progress */
 	SAMPLER_IDLE, /* connected, waiting for the next tick */
+	/* the states below have a query running */
+	SAMPLER_PREPARE, /* the lock sampler's query is being prepared */
 	SAMPLER_LOCK, /* pg_try_advisory_lock is running */
 	SAMPLER_SAMPLE, /* the sample query is running */
 	SAMPLER_TEXTS, /* the text query is running */
 	SAMPLER_RELS, /* the table and index statistics query is running */
+	SAMPLER_LOCKS, /* the lock sampler's query is running */
 };
 
 /* Cumulative counters of one sample, sorted by key. */
@@ -68,6 +73,15 @@ struct sampler {
 	bool pgss_ready; /* deltas hold this tick's pg_stat_statements interval */
 	struct relstats *rels; /* table and index statistics (relstats.c) */
 	bool warned_rels;
+	/* lock waits: one query per lock_timer tick while leading, run when
+	 * the connection is idle, else right after the running query chain */
+	struct locksampler *locks; /* borrowed; NULL: lock waits not sampled */
+	ev_timer lock_timer;
+	bool lock_prepared; /* on this connection */
+	bool lock_due; /* a lock tick came while a sample ran */
+	bool sample_due; /* a sample tick came while the lock query ran */
+	usec_t lock_at; /* when the lock query was sent, wall clock */
+	PGresult *lockres; /* its rows, until it completes */
 };
 
 static void io_cb(struct ev_loop *ev, ev_io *w, int revents);
@@ -109,6 +123,11 @@ static void disconnect(struct sampler *s)
 		PQclear(s->texts);
 		s->texts = NULL;
 	}
+	if (s->lockres) {
+		PQclear(s->lockres);
+		s->lockres = NULL;
+	}
+	s->lock_prepared = s->lock_due = s->sample_due = false;
 	if (s->conn)
 		PQfinish(s->conn);
 	s->conn = NULL;
@@ -187,6 +206,51 @@ static void lock_start(struct sampler *s)
 			       "pg_has_role('pg_read_all_stats', 'USAGE'), current_user") == 1);
 }
 
+/* locks_start sends the lock sampler's query, unless its previous sample
+ * still waits for the pooler's answer. */
+static void locks_start(struct sampler *s)
+{
+	s->lock_due = false;
+	if (!s->lock_prepared)
+		return;
+	if (!locksampler_ready(s->locks)) {
+		log_debug("monitor: database %s: previous lock sample not written yet, tick "
+			  "skipped",
+			  s->name);
+		return;
+	}
+	s->lock_at = timeutil_wall();
+	send_query(s, SAMPLER_LOCKS,
+		   PQsendQueryPrepared(s->conn, LOCKSAMPLER_STMT, 0, NULL, NULL, NULL, 0) == 1);
+}
+
+/* tick starts what a sample_interval brings: the sample for a leader,
+ * another try at the leadership lock for a standby. */
+static void tick(struct sampler *s)
+{
+	if (s->leader)
+		sample_start(s);
+	else
+		lock_start(s);
+}
+
+/* lock_timer_cb: only a leader samples lock waits, never two queries at
+ * once: a tick during a sample runs right after it. */
+static void lock_timer_cb(struct ev_loop *ev, ev_timer *w, int revents)
+{
+	struct sampler *s = (struct sampler *)((char *)w - offsetof(struct sampler, lock_timer));
+	if (!s->leader)
+		return;
+	if (s->state == SAMPLER_IDLE)
+		locks_start(s);
+	else if (s->state == SAMPLER_LOCKS)
+		log_debug("monitor: database %s: previous lock sample still running, tick "
+			  "skipped",
+			  s->name);
+	else
+		s->lock_due = true;
+}
+
 static void timer_cb(struct ev_loop *ev, ev_timer *w, int revents)
 {
 	struct sampler *s = (struct sampler *)((char *)w - offsetof(struct sampler, timer));
@@ -196,10 +260,10 @@ static void timer_cb(struct ev_loop *ev, ev_timer *w, int revents)
 			connect_start(s);
 		break;
 	case SAMPLER_IDLE:
-		if (s->leader)
-			sample_start(s);
-		else
-			lock_start(s);
+		tick(s);
+		break;
+	case SAMPLER_LOCKS:
+		s->sample_due = true; /* the lock query is short: right after it */
 		break;
 	default:
 		log_debug("monitor: database %s: previous sample still running, tick skipped",
@@ -469,15 +533,29 @@ static void rels_start(struct sampler *s)
 	send_query(s, SAMPLER_RELS, PQsendQuery(s->conn, sql_relstats_sample) == 1);
 }
 
-/* query_done runs once the running query returned all its results. A
+/* query_step runs once the running query returned all its results. A
  * tick runs the sample query, the text query when texts are missing, then
  * the table and index statistics query, and writes one interval; a failed
  * pg_stat_statements query does not stop the table statistics. */
-static void query_done(struct sampler *s)
+static void query_step(struct sampler *s)
 {
 	enum sampler_state was = s->state;
 	s->state = SAMPLER_IDLE;
 	watch(s, EV_READ); /* notice the server closing the connection */
+	if (was == SAMPLER_PREPARE) {
+		s->lock_prepared = !s->query_failed;
+		lock_start(s);
+		return;
+	}
+	if (was == SAMPLER_LOCKS) {
+		PGresult *res = s->lockres;
+		s->lockres = NULL;
+		if (res && !s->query_failed)
+			locksampler_take(s->locks, res, s->lock_at, s->user);
+		else if (res)
+			PQclear(res);
+		return;
+	}
 	if (was == SAMPLER_LOCK) {
 		if (s->query_failed)
 			return;
@@ -546,8 +624,35 @@ static void query_done(struct sampler *s)
 	}
 }
 
+/* query_done: once a chain of queries ends, what came due during it. */
+static void query_done(struct sampler *s)
+{
+	query_step(s);
+	if (s->state != SAMPLER_IDLE)
+		return;
+	if (s->sample_due) {
+		s->sample_due = false;
+		tick(s);
+	} else if (s->lock_due) {
+		locks_start(s);
+	}
+}
+
 static void handle_result(struct sampler *s, PGresult *res)
 {
+	if (s->state == SAMPLER_PREPARE || s->state == SAMPLER_LOCKS) {
+		ExecStatusType st = PQresultStatus(res);
+		if (st == PGRES_TUPLES_OK && s->state == SAMPLER_LOCKS && !s->lockres) {
+			s->lockres = res;
+			return;
+		}
+		if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+			s->query_failed = true;
+			locksampler_failed(s->locks, res);
+		}
+		PQclear(res);
+		return;
+	}
 	if (PQresultStatus(res) != PGRES_TUPLES_OK && s->state == SAMPLER_RELS) {
 		s->query_failed = true;
 		if (!s->warned_rels) {
@@ -611,7 +716,12 @@ static void io_cb(struct ev_loop *ev, ev_io *w, int revents)
 			if (s->failures)
 				log_info("monitor: database %s: connected again", s->name);
 			s->failures = 0;
-			lock_start(s);
+			if (s->locks)
+				send_query(s, SAMPLER_PREPARE,
+					   PQsendPrepare(s->conn, LOCKSAMPLER_STMT, sql_lock_sample,
+							 0, NULL) == 1);
+			else
+				lock_start(s);
 			return;
 		default:
 			conn_failed(s, "cannot connect");
@@ -633,8 +743,7 @@ static void io_cb(struct ev_loop *ev, ev_io *w, int revents)
 		conn_failed(s, "connection lost");
 		return;
 	}
-	if (s->state != SAMPLER_SAMPLE && s->state != SAMPLER_TEXTS && s->state != SAMPLER_LOCK &&
-	    s->state != SAMPLER_RELS) {
+	if (s->state <= SAMPLER_IDLE) {
 		PGnotify *n;
 		while ((n = PQnotifies(s->conn)))
 			PQfreemem(n);
@@ -653,7 +762,8 @@ static void io_cb(struct ev_loop *ev, ev_io *w, int revents)
 }
 
 struct sampler *sampler_new(struct ev_loop *ev, struct store *store, const char *name,
-			    const char *conninfo, usec_t interval)
+			    const char *conninfo, usec_t interval, struct locksampler *locks,
+			    usec_t lock_interval)
 {
 	struct sampler *s = calloc(1, sizeof(*s));
 	if (!s)
@@ -672,6 +782,12 @@ struct sampler *sampler_new(struct ev_loop *ev, struct store *store, const char 
 	double secs = (double)interval / (double)USEC_PER_SEC;
 	ev_timer_init(&s->timer, timer_cb, secs, secs);
 	ev_timer_start(ev, &s->timer);
+	secs = (double)lock_interval / (double)USEC_PER_SEC;
+	ev_timer_init(&s->lock_timer, lock_timer_cb, secs, secs);
+	if (locks && lock_interval > 0) {
+		s->locks = locks;
+		ev_timer_start(ev, &s->lock_timer);
+	}
 	connect_start(s);
 	return s;
 }
@@ -680,8 +796,10 @@ void sampler_free(struct sampler *s)
 {
 	if (!s)
 		return;
-	if (s->ev)
+	if (s->ev) {
 		ev_timer_stop(s->ev, &s->timer);
+		ev_timer_stop(s->ev, &s->lock_timer);
+	}
 	disconnect(s);
 	snapshot_clear(&s->prev);
 	snapshot_clear(&s->cur);

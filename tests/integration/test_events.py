@@ -3,8 +3,10 @@ that fires and resolves, and pool saturation samples end up in the store
 (schema 4) and in `pglifeguard-cli leaks/alerts --json`, checked field by
 field against what the pooler showed live; the dropped-event counter of a
 tiny queue; `pglifeguard-cli pools` against a live daemon and an absent
-one; sampler leadership between two daemons on one database; one log line
-when a monitored database goes down and one when it comes back."""
+one; sampler leadership between two daemons on one database (only the
+leader samples statements and lock waits, each daemon holds one sampling
+connection); one log line when a monitored database goes down and one when
+it comes back."""
 
 import contextlib
 import json
@@ -305,21 +307,70 @@ def intervals(store):
 
 
 def lines(pooler, text):
-    """The log lines with TEXT, but those of the lock sampler: its own
-    connection has its own lines (test_locks.py)."""
-    return [l for l in pooler.log().splitlines() if text in l and "lock sampler" not in l]
+    """The log lines with TEXT."""
+    return [l for l in pooler.log().splitlines() if text in l]
 
 
-def test_leadership_one_sampler(make_pooler, store_dir, cluster):
+def lock_samples(store, waiters=0):
+    rows = store_rows(store, "SELECT count(*) FROM lock_samples WHERE dbname = 'lgtest' "
+                      "AND waiters >= ?", (waiters,))
+    return rows[0][0] if rows else 0
+
+
+def monitor_backends(pooler, cluster):
+    """The pids of POOLER's sampling connections to lgtest."""
+    ports = pooler._server_ports()
+    return [r[0] for r in cluster.query(
+        "SELECT pid FROM pg_stat_activity WHERE application_name = 'pglifeguard monitor' "
+        "AND datname = 'lgtest' AND client_port = ANY(%s)", (ports,))] if ports else []
+
+
+@pytest.fixture
+def lock_wait(cluster):
+    """A backend waiting on a row lock another one holds, both straight to
+    PostgreSQL, until the test ends."""
+    cluster.query("DROP TABLE IF EXISTS lg_leader_t; CREATE TABLE lg_leader_t (id int);"
+                  "INSERT INTO lg_leader_t VALUES (1)")
+    holder, waiter = cluster.connect(), cluster.connect()
+    holder.autocommit = False
+    with holder.cursor() as cur:
+        cur.execute("UPDATE lg_leader_t SET id = 1")
+    waiter_pid = waiter.get_backend_pid()
+
+    def wait():
+        with contextlib.suppress(Exception), waiter.cursor() as cur:
+            cur.execute("UPDATE lg_leader_t SET id = 2")
+
+    t = threading.Thread(target=wait, daemon=True)
+    t.start()
+    assert wait_for(lambda: cluster.query(
+        "SELECT 1 FROM pg_stat_activity WHERE pid = %s AND wait_event_type = 'Lock'",
+        (waiter_pid,)), 10)
+    try:
+        yield waiter_pid
+    finally:
+        holder.rollback()
+        t.join(10)
+        holder.close()
+        waiter.close()
+        cluster.query("DROP TABLE IF EXISTS lg_leader_t")
+
+
+def test_leadership_one_sampler(make_pooler, store_dir, cluster, lock_wait):
     stores = [os.path.join(store_dir, "a.db"), os.path.join(store_dir, "b.db")]
-    first = make_pooler(**monitor_settings(stores[0], **QUIET))
+    more = dict(QUIET, lock_sample_interval=0.5)
+    first = make_pooler(**monitor_settings(stores[0], **more))
     assert wait_for(lambda: lines(first, "this instance samples it now"), 10), first.log()
-    second = make_pooler(**monitor_settings(stores[1], **QUIET))
+    second = make_pooler(**monitor_settings(stores[1], **more))
     assert wait_for(lambda: lines(second, "standing by"), 10), second.log()
     assert wait_for(lambda: intervals(stores[0]) >= 3, 10)
+    # the leader samples the lock wait too
+    assert wait_for(lambda: lock_samples(stores[0], 1) >= 3, 10), first.log()[-2000:]
     time.sleep(2)
-    # the second one writes no samples and logs standing by once
+    # the second one writes no samples, neither statements nor lock waits,
+    # and logs standing by once
     assert intervals(stores[1]) == 0
+    assert lock_samples(stores[1]) == 0
     assert len(lines(second, "standing by")) == 1
     assert not lines(second, "samples it now")
     holders = cluster.query(
@@ -327,10 +378,25 @@ def test_leadership_one_sampler(make_pooler, store_dir, cluster):
         "WHERE l.locktype = 'advisory' AND l.objid = 1885826151 AND l.granted "
         "AND d.datname = 'lgtest'")
     assert holders[0][0] == 1
+    # one sampling connection per daemon, the leader's holding the lock
+    firsts, seconds = monitor_backends(first, cluster), monitor_backends(second, cluster)
+    assert len(firsts) == 1 and len(seconds) == 1, (firsts, seconds)
+    assert cluster.query(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pglifeguard monitor' "
+        "AND datname = 'lgtest'")[0][0] == 2
+    assert cluster.query(
+        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = 1885826151 "
+        "AND granted") == [(firsts[0],)]
+    # what the leader's lock samples saw waiting: the waiter
+    rows = store_rows(stores[0], "SELECT DISTINCT pid FROM lock_backends WHERE waiting = 1")
+    assert rows == [(lock_wait,)], rows
     first.signal(signal.SIGKILL)
     assert first.wait_exit(5)
     assert wait_for(lambda: lines(second, "this instance samples it now"), 10), second.log()
     assert wait_for(lambda: intervals(stores[1]) >= 2, 10), second.log()[-2000:]
+    # and the lock waits with it
+    assert wait_for(lambda: lock_samples(stores[1], 1) >= 2, 10), second.log()[-2000:]
+    assert len(monitor_backends(second, cluster)) == 1
     rows = store_rows(stores[1], "SELECT dbname, leader FROM monitor_leadership")
     assert rows == [("lgtest", 1)], rows
 
@@ -361,7 +427,9 @@ def test_database_restart_logged_once_each_way(make_pooler, store_dir, cluster):
     assert wait_for(lambda: intervals(store) >= n + 2, 10)
     down = [l for l in lines(pooler, "database lgtest") if "retrying with backoff" in l]
     assert len(down) == 1, pooler.log()[-3000:]
-    # and nothing else about the outage: one line down, one line back
+    # and nothing else about the outage: one line down, one line back,
+    # though lock waits are sampled too (lock_sample_interval = 1 s)
+    assert not lines(pooler, "lock sampler")
     assert not [l for l in lines(pooler, "database lgtest")
                 if "WARNING" in l.upper() and "retrying with backoff" not in l], pooler.log()
     assert len(lines(pooler, "database lgtest: connected again")) == 1
