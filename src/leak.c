@@ -42,6 +42,7 @@ static void keep_statement(struct checkout *ck, const uint8_t *text, uint32_t av
 	memcpy(ck->stmt, text, n);
 	ck->stmt[n] = '\0';
 	ck->stmt_len = (uint16_t)n;
+	ck->stmt_fp = 0;
 	if (!ck->listen && leak_is_listen(ck->stmt, n))
 		ck->listen = true;
 }

@@ -35,6 +35,7 @@ struct checkout {
 	bool reported; /* flagged as a suspected leak */
 	unsigned session_state; /* sessionstate.h kinds the client left on the server */
 	uint16_t stmt_len;
+	uint64_t stmt_fp; /* topstmt_fingerprint of stmt, 0: not computed yet */
 	char stmt[LEAK_STMT_LEN + 1]; /* start of the last Query or Parse text */
 	char who[200]; /* the client, written when reported */
 };
