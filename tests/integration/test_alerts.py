@@ -10,6 +10,7 @@ import glob
 import json
 import os
 import pathlib
+import re
 import shutil
 import socket
 import subprocess
@@ -260,6 +261,78 @@ def test_saturation_alert_names_holder(make_pooler, rule, settings):
         assert not [r for r in alerts(pooler, rule) if r["state"] == "firing"]
     finally:
         holder.close()
+        waiter.close()
+
+
+def top_statements(detail):
+    """The (seconds, executions, text) list of an alert's top statements."""
+    head, sep, tail = detail.partition(" | top statements by server time in the last ")
+    assert sep, detail
+    span, _, rest = tail.partition(" s:")
+    result = []
+    for item in rest.split(";"):
+        m = re.match(r"^\s*([\d.]+) s in (\d+): (.*)$", item)
+        if m:
+            result.append((float(m.group(1)), int(m.group(2)), m.group(3).strip()))
+    return float(span), result
+
+
+def test_saturation_alert_names_top_statement_of_window(make_pooler):
+    """The statement that used most server time in the window comes first
+    even though nobody runs it when the pool saturates: a slow statement
+    ran three times (different literals: one statement) and finished, then
+    two clients hold both servers with a fast one. While the slow one ran,
+    one of the two servers was in use: no alert then."""
+    conf = dict(QUIET, alert_wait_seconds=0, alert_for_seconds=1, alert_pool_utilization=90)
+    pooler = make_pooler(pool_mode="transaction", default_pool_size=2, **conf)
+    slow = pooler.connect(application_name="slow_app")
+    holder = pooler.connect(autocommit=False, application_name="hog_app")
+    holder2 = pooler.connect(autocommit=False, application_name="hog_app")
+    waiter = pooler.connect()
+    done = threading.Event()
+    try:
+        with slow.cursor() as cur:
+            for delay in ("0.4", "0.5", "0.6"):
+                cur.execute("SELECT pg_sleep(%s) FROM (SELECT 'slow statement') s" % delay)
+            for i in range(20):
+                cur.execute("SELECT %d AS quick" % i)
+        assert not alerts(pooler, "pool_utilization")
+        for conn in (holder, holder2):
+            with conn.cursor() as cur:
+                cur.execute("SELECT 'hog statement'")
+
+        def wait_for_server():
+            with waiter.cursor() as cur:
+                cur.execute("SELECT 1")
+            done.set()
+
+        threading.Thread(target=wait_for_server, daemon=True).start()
+        rows = wait_for(lambda: [r for r in alerts(pooler, "pool_utilization")
+                                 if r["state"] == "firing"], 6, interval=0.1)
+        detail = rows[0]["detail"]
+        # the holder is named by its checkout, as before
+        holders = detail.split(" | ")[0]
+        assert "application_name=hog_app" in holders and "slow_app" not in holders, detail
+        span, stmts = top_statements(detail)
+        assert 1 <= span <= 130, detail
+        assert len(stmts) >= 3, detail
+        seconds, calls, text = stmts[0]
+        assert text == "SELECT pg_sleep(?) FROM (SELECT ?) s", detail
+        assert calls == 3 and 1.45 <= seconds < 3.0, detail
+        # the twenty quick ones are one statement too, and far behind
+        quick = [s for s in stmts if s[2] == "SELECT ? AS quick"]
+        assert quick and quick[0][1] == 20 and quick[0][0] < 0.5, detail
+        assert any(s[2] == "SELECT ?" and s[1] == 2 for s in stmts), detail
+        assert all(a[0] >= b[0] for a, b in zip(stmts, stmts[1:])), detail
+        # the log line carries the same detail
+        lines = [l for l in pooler.log().splitlines() if "alert pool_utilization firing" in l]
+        assert len(lines) == 1 and "pg_sleep(?)" in lines[0], lines
+        holder.commit()
+        assert done.wait(5)
+    finally:
+        slow.close()
+        holder.close()
+        holder2.close()
         waiter.close()
 
 
