@@ -15,15 +15,38 @@ static inline uint64_t mix(uint64_t h, unsigned char c)
 	return (h ^ c) * FNV_PRIME;
 }
 
-static inline bool is_word(unsigned char c)
+/* Character classes of the fingerprint's scanner; 1 to 4 make up words. */
+enum {
+	K_OTHER = 0,
+	K_LOWER, /* a-z, _, bytes of multibyte characters */
+	K_UPPER,
+	K_DIGIT,
+	K_DOLLAR,
+	K_SPACE,
+	K_QUOTE,
+	K_DQUOTE,
+	K_DASH,
+	K_SLASH,
+	K_COMMA,
+};
+
+static const unsigned char kind[256] = {
+	['a' ... 'z'] = K_LOWER, ['_'] = K_LOWER,         [0x80 ... 0xff] = K_LOWER,
+	['A' ... 'Z'] = K_UPPER, ['0' ... '9'] = K_DIGIT, ['$'] = K_DOLLAR,
+	[' '] = K_SPACE,         ['\t'] = K_SPACE,        ['\n'] = K_SPACE,
+	['\r'] = K_SPACE,        ['\f'] = K_SPACE,        ['\v'] = K_SPACE,
+	['\''] = K_QUOTE,        ['"'] = K_DQUOTE,        ['-'] = K_DASH,
+	['/'] = K_SLASH,         [','] = K_COMMA,
+};
+
+static inline bool is_word_kind(unsigned k)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '_' || c == '$' || c >= 0x80;
+	return k - K_LOWER < 4;
 }
 
-static inline bool is_space(unsigned char c)
+static inline bool is_word(unsigned char c)
 {
-	return c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+	return is_word_kind(kind[c]);
 }
 
 /* End of the quoted string whose opening quote is at I; BACKSLASH: E'...'
@@ -62,52 +85,71 @@ static size_t skip_dollar(const char *s, size_t len, size_t i)
 	return len;
 }
 
-uint64_t topstmt_fingerprint(const char *s, size_t len)
+/* Whole words at a time: the common case costs a table lookup, a compare
+ * and the hash step per byte. */
+uint64_t topstmt_fingerprint(const char *text, size_t len)
 {
+	const unsigned char *s = (const unsigned char *)text;
 	uint64_t h = FNV_OFFSET;
-	bool prev_word = false; /* what was hashed last ends in a word character */
+	bool prev_word = false; /* what was hashed last is a word */
 	bool space = false; /* whitespace or a comment since then */
 	bool prev_lit = false; /* it was a literal */
 	bool comma = false; /* a comma after a literal, not hashed yet */
 	size_t i = 0;
 
 	while (i < len) {
-		unsigned char c = (unsigned char)s[i];
+		unsigned k = kind[s[i]];
 		size_t end = 0;
 
-		if (is_space(c)) {
+		switch (k) {
+		case K_SPACE:
 			space = true;
 			i++;
 			continue;
+		case K_DASH:
+			if (i + 1 < len && s[i + 1] == '-') {
+				const unsigned char *nl = memchr(s + i, '\n', len - i);
+				i = nl ? (size_t)(nl - s) + 1 : len;
+				space = true;
+				continue;
+			}
+			break;
+		case K_SLASH:
+			if (i + 1 < len && s[i + 1] == '*') {
+				size_t j = i + 2;
+				while (j + 1 < len && !(s[j] == '*' && s[j + 1] == '/'))
+					j++;
+				i = j + 1 < len ? j + 2 : len;
+				space = true;
+				continue;
+			}
+			break;
+		case K_QUOTE: {
+			/* E'...' (its E was hashed as a word) takes backslash escapes */
+			bool esc =
+				i > 0 && (s[i - 1] | 0x20) == 'e' && (i < 2 || !is_word(s[i - 2]));
+			end = skip_string(text, len, i, esc);
+			break;
 		}
-		if (c == '-' && i + 1 < len && s[i + 1] == '-') {
-			const char *nl = memchr(s + i, '\n', len - i);
-			i = nl ? (size_t)(nl - s) + 1 : len;
-			space = true;
-			continue;
-		}
-		if (c == '/' && i + 1 < len && s[i + 1] == '*') {
-			const char *p = s + i + 2;
-			while (p + 1 < s + len && !(p[0] == '*' && p[1] == '/'))
-				p++;
-			i = p + 1 < s + len ? (size_t)(p - s) + 2 : len;
-			space = true;
-			continue;
-		}
-		bool after_word = i > 0 && is_word((unsigned char)s[i - 1]);
-		if (c == '\'') {
-			/* E'...' (the E is hashed as a word) takes backslash escapes */
-			bool esc = i > 0 && (s[i - 1] == 'e' || s[i - 1] == 'E') &&
-				   (i < 2 || !is_word((unsigned char)s[i - 2]));
-			end = skip_string(s, len, i, esc);
-		} else if (c >= '0' && c <= '9' && !after_word) {
+		case K_DIGIT:
+			/* a digit inside a word was taken with the word */
 			end = i + 1;
-			while (end < len && (is_word((unsigned char)s[end]) || s[end] == '.') &&
-			       s[end] != '$')
+			while (end < len && ((unsigned)kind[s[end]] - K_LOWER < 3 || s[end] == '.'))
 				end++;
-		} else if (c == '$' && !after_word && i + 1 < len &&
-			   !(s[i + 1] >= '0' && s[i + 1] <= '9')) {
-			end = skip_dollar(s, len, i);
+			break;
+		case K_DOLLAR:
+			if (i + 1 < len && kind[s[i + 1]] != K_DIGIT)
+				end = skip_dollar(text, len, i);
+			break;
+		case K_COMMA:
+			if (prev_lit && !comma) {
+				comma = true;
+				i++;
+				continue;
+			}
+			break;
+		default:
+			break;
 		}
 		if (end) {
 			/* a literal: "?", and "?, ?, ?" as one */
@@ -120,38 +162,34 @@ uint64_t topstmt_fingerprint(const char *s, size_t len)
 			i = end;
 			continue;
 		}
-		if (c == ',' && prev_lit && !comma) {
-			comma = true;
-			i++;
-			continue;
-		}
 		if (comma)
 			h = mix(h, ',');
 		comma = false;
 		prev_lit = false;
-		if (c == '"') {
+		if (is_word_kind(k)) {
+			if (space && prev_word)
+				h = mix(h, ' ');
+			/* the whole word, unquoted: case folded */
+			do {
+				h = mix(h, (unsigned char)(s[i] | (k == K_UPPER) << 5));
+				i++;
+			} while (i < len && is_word_kind(k = kind[s[i]]));
+			prev_word = true;
+		} else if (k == K_DQUOTE) {
 			/* a quoted identifier: as written, case included */
 			size_t j = i + 1;
 			while (j < len && !(s[j] == '"' && !(j + 1 < len && s[j + 1] == '"')))
 				j += s[j] == '"' ? 2 : 1;
 			j = j < len ? j + 1 : len;
 			for (; i < j; i++)
-				h = mix(h, (unsigned char)s[i]);
+				h = mix(h, s[i]);
 			prev_word = false;
-			space = false;
-			continue;
-		}
-		if (is_word(c)) {
-			if (space && prev_word)
-				h = mix(h, ' ');
-			prev_word = true;
-			h = mix(h, c >= 'A' && c <= 'Z' ? c | 0x20 : c);
 		} else {
+			h = mix(h, s[i]);
+			i++;
 			prev_word = false;
-			h = mix(h, c);
 		}
 		space = false;
-		i++;
 	}
 	if (comma)
 		h = mix(h, ',');

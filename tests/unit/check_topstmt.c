@@ -55,6 +55,33 @@ START_TEST(test_fingerprint_keeps_identifiers)
 }
 END_TEST
 
+START_TEST(test_fingerprint_stays_in_bounds)
+{
+	/* every prefix of texts that end inside a token, copied to a buffer of
+	 * exactly that size (the sanitizers see any read past it) */
+	const char *texts[] = {
+		"SELECT 'it''s', E'a\\'b', $tag$ x $tag$, $$y$$, $1 FROM \"Q\"\"t\" -- c",
+		"SELECT /* c */ 1.5e3, x1, IN (1, 2), $ab, $",
+		"\"unterminated",
+		"'open",
+		"/*",
+		"--",
+	};
+	for (size_t t = 0; t < sizeof(texts) / sizeof(texts[0]); t++) {
+		size_t len = strlen(texts[t]);
+		for (size_t n = 0; n <= len; n++) {
+			char *copy = malloc(n ? n : 1);
+			ck_assert_ptr_nonnull(copy);
+			memcpy(copy, texts[t], n);
+			ck_assert_uint_ne(topstmt_fingerprint(copy, n), 0);
+			free(copy);
+		}
+	}
+	ck_assert_uint_eq(fp("SELECT $1, $$a$$"), fp("SELECT $1, $x$b$x$"));
+	ck_assert_uint_ne(fp("SELECT $1"), fp("SELECT 1"));
+}
+END_TEST
+
 START_TEST(test_space_saving_keeps_heavy_hitter_under_churn)
 {
 	static struct topstmt t; /* 20 kB: not on the stack */
@@ -180,6 +207,7 @@ static Suite *topstmt_suite(void)
 	TCase *tc = tcase_create("topstmt");
 	tcase_add_test(tc, test_fingerprint_ignores_literals);
 	tcase_add_test(tc, test_fingerprint_keeps_identifiers);
+	tcase_add_test(tc, test_fingerprint_stays_in_bounds);
 	tcase_add_test(tc, test_space_saving_keeps_heavy_hitter_under_churn);
 	tcase_add_test(tc, test_rotation_forgets_old_windows);
 	tcase_add_test(tc, test_note_caches_fingerprint);
