@@ -58,6 +58,11 @@ void leak_checkout_begin(struct checkout *ck, usec_t now);
 void leak_note_request(struct checkout *ck, uint8_t type, const uint8_t *body, uint32_t avail,
 		       uint32_t len, usec_t now);
 
+/* leak_note_statement makes TEXT (at most LEN bytes, ends at a NUL;
+ * borrowed until return) CK's last statement: the text of a statement
+ * prepared earlier that the client now binds (prepared.c). */
+void leak_note_statement(struct checkout *ck, const char *text, uint32_t len);
+
 /* leak_note_ready records a forwarded ReadyForQuery with STATUS; IDLE
  * tells whether nothing else is in flight after it. */
 void leak_note_ready(struct checkout *ck, char status, bool idle, usec_t now);

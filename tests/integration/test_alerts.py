@@ -277,27 +277,15 @@ def top_statements(detail):
     return float(span), result
 
 
-def test_saturation_alert_names_top_statement_of_window(make_pooler):
-    """The statement that used most server time in the window comes first
-    even though nobody runs it when the pool saturates: a slow statement
-    ran three times (different literals: one statement) and finished, then
-    two clients hold both servers with a fast one. While the slow one ran,
-    one of the two servers was in use: no alert then."""
-    conf = dict(QUIET, alert_wait_seconds=0, alert_for_seconds=1, alert_pool_utilization=90)
-    pooler = make_pooler(pool_mode="transaction", default_pool_size=2, **conf)
-    slow = pooler.connect(application_name="slow_app")
-    holder = pooler.connect(autocommit=False, application_name="hog_app")
-    holder2 = pooler.connect(autocommit=False, application_name="hog_app")
+def saturate(pooler):
+    """Two clients hold both servers of a pool of 2 with a fast statement
+    while a third waits: returns the detail of the pool_utilization alert."""
+    assert not alerts(pooler, "pool_utilization")
+    holders = [pooler.connect(autocommit=False, application_name="hog_app") for _ in range(2)]
     waiter = pooler.connect()
     done = threading.Event()
     try:
-        with slow.cursor() as cur:
-            for delay in ("0.4", "0.5", "0.6"):
-                cur.execute("SELECT pg_sleep(%s) FROM (SELECT 'slow statement') s" % delay)
-            for i in range(20):
-                cur.execute("SELECT %d AS quick" % i)
-        assert not alerts(pooler, "pool_utilization")
-        for conn in (holder, holder2):
+        for conn in holders:
             with conn.cursor() as cur:
                 cur.execute("SELECT 'hog statement'")
 
@@ -309,31 +297,68 @@ def test_saturation_alert_names_top_statement_of_window(make_pooler):
         threading.Thread(target=wait_for_server, daemon=True).start()
         rows = wait_for(lambda: [r for r in alerts(pooler, "pool_utilization")
                                  if r["state"] == "firing"], 6, interval=0.1)
-        detail = rows[0]["detail"]
-        # the holder is named by its checkout, as before
-        holders = detail.split(" | ")[0]
-        assert "application_name=hog_app" in holders and "slow_app" not in holders, detail
-        span, stmts = top_statements(detail)
-        assert 1 <= span <= 130, detail
-        assert len(stmts) >= 3, detail
-        seconds, calls, text = stmts[0]
-        assert text == "SELECT pg_sleep(?) FROM (SELECT ?) s", detail
-        assert calls == 3 and 1.45 <= seconds < 3.0, detail
-        # the twenty quick ones are one statement too, and far behind
-        quick = [s for s in stmts if s[2] == "SELECT ? AS quick"]
-        assert quick and quick[0][1] == 20 and quick[0][0] < 0.5, detail
-        assert any(s[2] == "SELECT ?" and s[1] == 2 for s in stmts), detail
-        assert all(a[0] >= b[0] for a, b in zip(stmts, stmts[1:])), detail
-        # the log line carries the same detail
-        lines = [l for l in pooler.log().splitlines() if "alert pool_utilization firing" in l]
-        assert len(lines) == 1 and "pg_sleep(?)" in lines[0], lines
-        holder.commit()
+        holders[0].commit()
         assert done.wait(5)
+        return rows[0]["detail"]
     finally:
-        slow.close()
-        holder.close()
-        holder2.close()
+        for conn in holders:
+            conn.close()
         waiter.close()
+
+
+SATURATION = dict(QUIET, alert_wait_seconds=0, alert_for_seconds=1, alert_pool_utilization=90)
+
+
+def test_saturation_alert_names_top_statement_of_window(make_pooler):
+    """The statement that used most server time in the window comes first
+    even though nobody runs it when the pool saturates: a slow statement
+    ran three times (different literals: one statement) and finished, then
+    two clients hold both servers with a fast one. While the slow one ran,
+    one of the two servers was in use: no alert then."""
+    pooler = make_pooler(pool_mode="transaction", default_pool_size=2, **SATURATION)
+    with contextlib.closing(pooler.connect(application_name="slow_app")) as slow, \
+            slow.cursor() as cur:
+        for delay in ("0.4", "0.5", "0.6"):
+            cur.execute("SELECT pg_sleep(%s) FROM (SELECT 'slow statement') s" % delay)
+        for i in range(20):
+            cur.execute("SELECT %d AS quick" % i)
+    detail = saturate(pooler)
+    # the holders are named by their checkouts, as before
+    holders = detail.split(" | ")[0]
+    assert "application_name=hog_app" in holders and "slow_app" not in holders, detail
+    span, stmts = top_statements(detail)
+    assert 1 <= span <= 130, detail
+    # and the holders' two statements (psycopg2 sends BEGIN on its own)
+    assert len(stmts) == 4 and ("BEGIN", 2) in [(s[2], s[1]) for s in stmts], detail
+    seconds, calls, text = stmts[0]
+    assert text == "SELECT pg_sleep(?) FROM (SELECT ?) s", detail
+    assert calls == 3 and 1.45 <= seconds < 3.0, detail
+    # the twenty quick ones are one statement too, and far behind
+    assert stmts[1:] == sorted(stmts[1:], reverse=True), detail
+    quick = [s for s in stmts if s[2] == "SELECT ? AS quick"]
+    assert quick and quick[0][1] == 20 and quick[0][0] < 0.5, detail
+    assert any(s[2] == "SELECT ?" and s[1] == 2 for s in stmts), detail
+    assert "not seen" not in detail, detail
+    # the log line carries the same detail
+    lines = [l for l in pooler.log().splitlines() if "alert pool_utilization firing" in l]
+    assert len(lines) == 1 and "pg_sleep(?)" in lines[0], lines
+
+
+def test_saturation_alert_names_prepared_statement(make_pooler):
+    """A statement prepared once and then only bound (Parse answered by the
+    pooler, max_prepared_statements) is named by its text too."""
+    psycopg = pytest.importorskip("psycopg")
+    pooler = make_pooler(pool_mode="transaction", default_pool_size=2, **SATURATION)
+    with psycopg.connect(**pooler.dsn(), autocommit=True, prepare_threshold=0) as conn:
+        for delay in (0.4, 0.5, 0.6):
+            conn.execute("SELECT pg_sleep(%s) AS prepared_sleep", [delay], prepare=True)
+    detail = saturate(pooler)
+    span, stmts = top_statements(detail)
+    assert stmts[0][2] == "SELECT pg_sleep($1) AS prepared_sleep", detail
+    # psycopg prepares in a round trip of its own (Parse, Describe, Sync):
+    # one request more than the three executions
+    assert stmts[0][1] == 4 and 1.45 <= stmts[0][0] < 3.0, detail
+    assert "not seen" not in detail, detail
 
 
 def test_client_conn_alert(make_pooler):
