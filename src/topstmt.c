@@ -15,6 +15,11 @@ static inline uint64_t mix(uint64_t h, unsigned char c)
 	return (h ^ c) * FNV_PRIME;
 }
 
+static inline uint64_t mix64(uint64_t h, unsigned v)
+{
+	return (h ^ v) * FNV_PRIME;
+}
+
 /* Character classes of the fingerprint's scanner; 1 to 4 make up words. */
 enum {
 	K_OTHER = 0,
@@ -39,55 +44,73 @@ static const unsigned char kind[256] = {
 	['/'] = K_SLASH,         [','] = K_COMMA,
 };
 
+/* A byte of a word, lower-cased; 0 for the rest (NUL included). */
+static const unsigned char word_byte[256] = {
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x24, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69, 0x6a,
+	0x6b, 0x6c, 0x6d, 0x6e, 0x6f, 0x70, 0x71, 0x72, 0x73, 0x74, 0x75, 0x76, 0x77, 0x78, 0x79,
+	0x7a, 0x00, 0x00, 0x00, 0x00, 0x5f, 0x00, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68,
+	0x69, 0x6a, 0x6b, 0x6c, 0x6d, 0x6e, 0x6f, 0x70, 0x71, 0x72, 0x73, 0x74, 0x75, 0x76, 0x77,
+	0x78, 0x79, 0x7a, 0x00, 0x00, 0x00, 0x00, 0x00, 0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86,
+	0x87, 0x88, 0x89, 0x8a, 0x8b, 0x8c, 0x8d, 0x8e, 0x8f, 0x90, 0x91, 0x92, 0x93, 0x94, 0x95,
+	0x96, 0x97, 0x98, 0x99, 0x9a, 0x9b, 0x9c, 0x9d, 0x9e, 0x9f, 0xa0, 0xa1, 0xa2, 0xa3, 0xa4,
+	0xa5, 0xa6, 0xa7, 0xa8, 0xa9, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf, 0xb0, 0xb1, 0xb2, 0xb3,
+	0xb4, 0xb5, 0xb6, 0xb7, 0xb8, 0xb9, 0xba, 0xbb, 0xbc, 0xbd, 0xbe, 0xbf, 0xc0, 0xc1, 0xc2,
+	0xc3, 0xc4, 0xc5, 0xc6, 0xc7, 0xc8, 0xc9, 0xca, 0xcb, 0xcc, 0xcd, 0xce, 0xcf, 0xd0, 0xd1,
+	0xd2, 0xd3, 0xd4, 0xd5, 0xd6, 0xd7, 0xd8, 0xd9, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf, 0xe0,
+	0xe1, 0xe2, 0xe3, 0xe4, 0xe5, 0xe6, 0xe7, 0xe8, 0xe9, 0xea, 0xeb, 0xec, 0xed, 0xee, 0xef,
+	0xf0, 0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7, 0xf8, 0xf9, 0xfa, 0xfb, 0xfc, 0xfd, 0xfe,
+	0xff,
+};
+
 static inline bool is_word_kind(unsigned k)
 {
 	return k - K_LOWER < 4;
 }
 
-static inline bool is_word(unsigned char c)
-{
-	return is_word_kind(kind[c]);
-}
-
-/* End of the quoted string whose opening quote is at I; BACKSLASH: E'...'
+/* End of the quoted string whose opening quote is at S; BACKSLASH: E'...'
  * escapes. An unterminated string runs to the end. */
-static size_t skip_string(const char *s, size_t len, size_t i, bool backslash)
+static const unsigned char *skip_string(const unsigned char *s, bool backslash)
 {
-	for (i++; i < len; i++) {
-		if (backslash && s[i] == '\\') {
-			i++;
+	for (s++; *s; s++) {
+		if (backslash && *s == '\\') {
+			if (!*++s)
+				break;
 			continue;
 		}
-		if (s[i] == '\'') {
-			if (i + 1 < len && s[i + 1] == '\'') {
-				i++;
+		if (*s == '\'') {
+			if (s[1] == '\'') {
+				s++;
 				continue;
 			}
-			return i + 1;
+			return s + 1;
 		}
 	}
-	return len;
+	return s;
 }
 
-/* A dollar quote opening at I ($$ or $tag$): returns the end of the whole
- * string, or 0 when I does not open one. */
-static size_t skip_dollar(const char *s, size_t len, size_t i)
+/* A dollar quote opening at S ($$ or $tag$): returns the end of the whole
+ * string, or NULL when S does not open one. */
+static const unsigned char *skip_dollar(const unsigned char *s)
 {
-	size_t j = i + 1;
-	while (j < len && is_word((unsigned char)s[j]) && s[j] != '$')
+	const unsigned char *j = s + 1;
+	while (word_byte[*j] && *j != '$')
 		j++;
-	if (j >= len || s[j] != '$')
-		return 0;
-	size_t tag = j + 1 - i;
-	for (size_t k = j + 1; k + tag <= len; k++)
-		if (s[k] == '$' && memcmp(s + k, s + i, tag) == 0)
+	if (*j != '$')
+		return NULL;
+	size_t tag = (size_t)(j + 1 - s);
+	for (const unsigned char *k = j + 1; *k; k++)
+		if (*k == '$' && strncmp((const char *)k, (const char *)s, tag) == 0)
 			return k + tag;
-	return len;
+	return j + 1 + strlen((const char *)j + 1);
 }
 
-/* Whole words at a time: the common case costs a table lookup, a compare
- * and the hash step per byte. */
-uint64_t topstmt_fingerprint(const char *text, size_t len)
+/* Whole words at a time, two bytes per multiplication. The text ends at
+ * its NUL, which no table below accepts: no length checks in the loops. */
+uint64_t topstmt_fingerprint(const char *text)
 {
 	const unsigned char *s = (const unsigned char *)text;
 	uint64_t h = FNV_OFFSET;
@@ -95,56 +118,55 @@ uint64_t topstmt_fingerprint(const char *text, size_t len)
 	bool space = false; /* whitespace or a comment since then */
 	bool prev_lit = false; /* it was a literal */
 	bool comma = false; /* a comma after a literal, not hashed yet */
-	size_t i = 0;
 
-	while (i < len) {
-		unsigned k = kind[s[i]];
-		size_t end = 0;
+	while (*s) {
+		unsigned k = kind[*s];
+		const unsigned char *end = NULL;
 
 		switch (k) {
 		case K_SPACE:
 			space = true;
-			i++;
+			s++;
 			continue;
 		case K_DASH:
-			if (i + 1 < len && s[i + 1] == '-') {
-				const unsigned char *nl = memchr(s + i, '\n', len - i);
-				i = nl ? (size_t)(nl - s) + 1 : len;
+			if (s[1] == '-') {
+				while (*s && *s != '\n')
+					s++;
 				space = true;
 				continue;
 			}
 			break;
 		case K_SLASH:
-			if (i + 1 < len && s[i + 1] == '*') {
-				size_t j = i + 2;
-				while (j + 1 < len && !(s[j] == '*' && s[j + 1] == '/'))
-					j++;
-				i = j + 1 < len ? j + 2 : len;
+			if (s[1] == '*') {
+				s += 2;
+				while (*s && !(s[0] == '*' && s[1] == '/'))
+					s++;
+				s += *s ? 2 : 0;
 				space = true;
 				continue;
 			}
 			break;
 		case K_QUOTE: {
 			/* E'...' (its E was hashed as a word) takes backslash escapes */
-			bool esc =
-				i > 0 && (s[i - 1] | 0x20) == 'e' && (i < 2 || !is_word(s[i - 2]));
-			end = skip_string(text, len, i, esc);
+			bool esc = s > (const unsigned char *)text && (s[-1] | 0x20) == 'e' &&
+				   (s - 1 == (const unsigned char *)text || !word_byte[s[-2]]);
+			end = skip_string(s, esc);
 			break;
 		}
 		case K_DIGIT:
 			/* a digit inside a word was taken with the word */
-			end = i + 1;
-			while (end < len && ((unsigned)kind[s[end]] - K_LOWER < 3 || s[end] == '.'))
+			end = s + 1;
+			while ((word_byte[*end] && *end != '$') || *end == '.')
 				end++;
 			break;
 		case K_DOLLAR:
-			if (i + 1 < len && kind[s[i + 1]] != K_DIGIT)
-				end = skip_dollar(text, len, i);
+			if (kind[s[1]] != K_DIGIT)
+				end = skip_dollar(s);
 			break;
 		case K_COMMA:
 			if (prev_lit && !comma) {
 				comma = true;
-				i++;
+				s++;
 				continue;
 			}
 			break;
@@ -159,7 +181,7 @@ uint64_t topstmt_fingerprint(const char *text, size_t len)
 			prev_lit = true;
 			prev_word = false;
 			space = false;
-			i = end;
+			s = end;
 			continue;
 		}
 		if (comma)
@@ -170,23 +192,35 @@ uint64_t topstmt_fingerprint(const char *text, size_t len)
 			if (space && prev_word)
 				h = mix(h, ' ');
 			/* the whole word, unquoted: case folded */
-			do {
-				h = mix(h, (unsigned char)(s[i] | (k == K_UPPER) << 5));
-				i++;
-			} while (i < len && is_word_kind(k = kind[s[i]]));
+			for (;;) {
+				unsigned a = word_byte[s[0]], b;
+				if (!a)
+					break;
+				b = word_byte[s[1]];
+				if (!b) {
+					h = mix64(h, a);
+					s++;
+					break;
+				}
+				h = mix64(h, a | b << 8);
+				s += 2;
+			}
 			prev_word = true;
 		} else if (k == K_DQUOTE) {
 			/* a quoted identifier: as written, case included */
-			size_t j = i + 1;
-			while (j < len && !(s[j] == '"' && !(j + 1 < len && s[j + 1] == '"')))
-				j += s[j] == '"' ? 2 : 1;
-			j = j < len ? j + 1 : len;
-			for (; i < j; i++)
-				h = mix(h, s[i]);
+			h = mix(h, *s++);
+			while (*s) {
+				if (s[0] == '"' && s[1] != '"') {
+					h = mix(h, *s++);
+					break;
+				}
+				if (s[0] == '"')
+					h = mix(h, *s++);
+				h = mix(h, *s++);
+			}
 			prev_word = false;
 		} else {
-			h = mix(h, s[i]);
-			i++;
+			h = mix(h, *s++);
 			prev_word = false;
 		}
 		space = false;
@@ -277,7 +311,7 @@ void topstmt_note(struct topstmt *t, struct checkout *ck, usec_t elapsed, usec_t
 		return;
 	}
 	if (!ck->stmt_fp)
-		ck->stmt_fp = topstmt_fingerprint(ck->stmt, ck->stmt_len);
+		ck->stmt_fp = topstmt_fingerprint(ck->stmt);
 	topstmt_add(t, ck->stmt_fp, ck->stmt, elapsed, now);
 }
 

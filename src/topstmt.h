@@ -5,7 +5,6 @@
 #define PGLG_TOPSTMT_H
 
 #include <stdbool.h>
-#include <stddef.h>
 #include <stdint.h>
 
 #include "timeutil.h"
@@ -55,13 +54,13 @@ struct topstmt_entry {
 	uint64_t calls;
 };
 
-/* topstmt_fingerprint hashes the statement TEXT (LEN bytes, need not be
- * NUL-terminated) in one pass, skipping what differs between executions of
- * one statement: literal values (numbers, quoted and dollar-quoted
- * strings; a comma-separated list of them counts as one), comments,
- * whitespace and the case of unquoted words. Identifiers, keywords,
- * operators and $n placeholders count. Pure; never returns 0. */
-uint64_t topstmt_fingerprint(const char *text, size_t len);
+/* topstmt_fingerprint hashes the statement TEXT (NUL-terminated) in one
+ * pass, skipping what differs between executions of one statement: literal
+ * values (numbers, quoted and dollar-quoted strings; a comma-separated list
+ * of them counts as one), comments, whitespace and the case of unquoted
+ * words. Identifiers, keywords, operators and $n placeholders count. Pure;
+ * never returns 0. */
+uint64_t topstmt_fingerprint(const char *text);
 
 /* topstmt_add adds ELAPSED microseconds of server time of one execution
  * of the statement FP, observed at NOW, to T. TEXT (borrowed until return;
