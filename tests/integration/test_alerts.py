@@ -139,6 +139,9 @@ def test_waiting_clients_alert_fires_and_resolves(make_pooler, alert_dir):
         assert doc["database"] == "lgtest" and doc["user"] == "lg_plain", doc
         assert doc["value"] == 1 and doc["threshold"] == 1, doc
         assert "holder_app" in doc["detail"], doc
+        # the statements of the window come through alert_command too
+        assert "| top statements by server time in the last " in doc["detail"], doc
+        assert ": SELECT ?" in doc["detail"], doc
         assert abs(doc["since"] - time.time()) < 30, doc
 
         holder.commit()
