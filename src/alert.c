@@ -23,6 +23,7 @@
 #include "params.h"
 #include "pool.h"
 #include "server.h"
+#include "topstmt.h"
 
 extern char **environ;
 
@@ -145,11 +146,6 @@ void alert_stop(struct loop *loop)
 /* --- who holds the pool -----------------------------------------------------
  */
 
-static usec_t exec_so_far(const struct checkout *ck, usec_t now)
-{
-	return ck->exec_time + (ck->busy_since ? now - ck->busy_since : 0);
-}
-
 /* Appends to BUF (SIZE bytes, NUL-terminated) without overflowing. */
 static void append(char *buf, size_t size, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -164,18 +160,13 @@ static void append(char *buf, size_t size, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* The top clients by hold time and the top last statements by summed
- * executing time of the current checkouts: report time only, O(servers). */
+/* The top clients by hold time (current checkouts) and the top statements
+ * by server time in the window (topstmt.c): report time only,
+ * O(servers + TOPSTMT_SLOTS^2). */
 static void describe_holders(const struct pool *pool, usec_t now, char *buf, size_t size)
 {
 	const struct server *top[ALERT_TOP];
 	int ntop = 0;
-	struct {
-		const char *stmt;
-		usec_t time;
-		int n;
-	} stmts[16];
-	int nstmts = 0;
 	struct list_node *n;
 
 	list_for_each(n, &pool->active_servers)
@@ -193,22 +184,6 @@ static void describe_holders(const struct pool *pool, usec_t now, char *buf, siz
 		}
 		if (i < ALERT_TOP)
 			top[i] = sv;
-		if (!ck->stmt[0])
-			continue;
-		int j;
-		for (j = 0; j < nstmts; j++)
-			if (strcmp(stmts[j].stmt, ck->stmt) == 0)
-				break;
-		if (j == nstmts) {
-			if (nstmts == (int)(sizeof(stmts) / sizeof(stmts[0])))
-				continue;
-			stmts[nstmts].stmt = ck->stmt;
-			stmts[nstmts].time = 0;
-			stmts[nstmts].n = 0;
-			nstmts++;
-		}
-		stmts[j].time += exec_so_far(ck, now);
-		stmts[j].n++;
 	}
 	buf[0] = '\0';
 	append(buf, size, "top holders:");
@@ -222,22 +197,22 @@ static void describe_holders(const struct pool *pool, usec_t now, char *buf, siz
 		       i ? ";" : "", c->conn.addr_str, c->conn.port, app ? app : "",
 		       (double)(now - sv->checkout.start) / USEC_PER_SEC, sv->checkout.stmt);
 	}
-	append(buf, size, " | top statements:");
+
+	struct topstmt_entry stmts[ALERT_TOP];
+	uint64_t other_us;
+	usec_t span;
+	int nstmts = topstmt_top(&pool->topstmt, now, stmts, ALERT_TOP, &other_us, &span);
+	append(buf, size,
+	       " | top statements by server time in the last %.0f s:", (double)span / USEC_PER_SEC);
 	if (!nstmts)
 		append(buf, size, " none");
-	for (int k = 0; k < nstmts && k < ALERT_TOP; k++) {
-		int best = k;
-		for (int j = k + 1; j < nstmts; j++)
-			if (stmts[j].time > stmts[best].time)
-				best = j;
-		if (best != k) {
-			__typeof__(stmts[0]) tmp = stmts[k];
-			stmts[k] = stmts[best];
-			stmts[best] = tmp;
-		}
-		append(buf, size, "%s %.3f s in %d: %.80s", k ? ";" : "",
-		       (double)stmts[k].time / USEC_PER_SEC, stmts[k].n, stmts[k].stmt);
-	}
+	for (int k = 0; k < nstmts; k++)
+		append(buf, size, "%s %.3f s in %llu: %.80s", k ? ";" : "",
+		       (double)stmts[k].time_us / USEC_PER_SEC, (unsigned long long)stmts[k].calls,
+		       stmts[k].text);
+	if (other_us)
+		append(buf, size, "; %.3f s of statements whose text was not seen",
+		       (double)other_us / USEC_PER_SEC);
 }
 
 /* --- alert_command -----------------------------------------------------------

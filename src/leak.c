@@ -42,8 +42,14 @@ static void keep_statement(struct checkout *ck, const uint8_t *text, uint32_t av
 	memcpy(ck->stmt, text, n);
 	ck->stmt[n] = '\0';
 	ck->stmt_len = (uint16_t)n;
+	ck->stmt_fp = 0;
 	if (!ck->listen && leak_is_listen(ck->stmt, n))
 		ck->listen = true;
+}
+
+void leak_note_statement(struct checkout *ck, const char *text, uint32_t len)
+{
+	keep_statement(ck, (const uint8_t *)text, len);
 }
 
 static void request_starts(struct checkout *ck, usec_t now)

@@ -35,6 +35,7 @@ struct checkout {
 	bool reported; /* flagged as a suspected leak */
 	unsigned session_state; /* sessionstate.h kinds the client left on the server */
 	uint16_t stmt_len;
+	uint64_t stmt_fp; /* topstmt_fingerprint of stmt, 0: not computed yet */
 	char stmt[LEAK_STMT_LEN + 1]; /* start of the last Query or Parse text */
 	char who[200]; /* the client, written when reported */
 };
@@ -56,6 +57,11 @@ void leak_checkout_begin(struct checkout *ck, usec_t now);
  * until return). Copies the start of a Query or Parse text. */
 void leak_note_request(struct checkout *ck, uint8_t type, const uint8_t *body, uint32_t avail,
 		       uint32_t len, usec_t now);
+
+/* leak_note_statement makes TEXT (at most LEN bytes, ends at a NUL;
+ * borrowed until return) CK's last statement: the text of a statement
+ * prepared earlier that the client now binds (prepared.c). */
+void leak_note_statement(struct checkout *ck, const char *text, uint32_t len);
 
 /* leak_note_ready records a forwarded ReadyForQuery with STATUS; IDLE
  * tells whether nothing else is in flight after it. */

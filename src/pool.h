@@ -17,6 +17,7 @@
 #include "sessionstate.h"
 #include "stats.h"
 #include "timeutil.h"
+#include "topstmt.h"
 
 struct loop;
 struct client;
@@ -112,6 +113,7 @@ struct pool {
 	struct histogram checkout_hist; /* server linked to released */
 	struct stats_errors errors; /* ErrorResponses forwarded to clients */
 	struct alert_pool alert; /* alert.c: the rules' hysteresis */
+	struct topstmt topstmt; /* topstmt.c: statements by server time, for alerts */
 };
 
 /* pool_find_database returns the database NAME, creating it from the "*"

@@ -854,6 +854,8 @@ static enum pkt_action on_bind(struct client *client, uint32_t len, const uint8_
 	memcpy(p + 5 + portal_len, st->name, new_name_len);
 	(*out)->end += total;
 	client->pool->bind_count++;
+	/* the text the client sent once: for SHOW CHECKOUTS, leaks and alerts */
+	leak_note_statement(&server->checkout, (const char *)st->tail, st->tail_len);
 	client->conn.replace_len = 1 + 4 + portal_len + old_name_len;
 	return PKT_REPLACE;
 }

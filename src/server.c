@@ -688,6 +688,9 @@ static enum pkt_action server_packet(struct conn *c, uint8_t type, uint32_t len,
 			if (server->query_start)
 				histogram_record(&server->pool->query_hist,
 						 c->loop->now - server->query_start);
+			if (server->query_start)
+				topstmt_note(&server->pool->topstmt, &server->checkout,
+					     c->loop->now - server->query_start, c->loop->now);
 			server->query_start = 0;
 		}
 		server->release_check = true;

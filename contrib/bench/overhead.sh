@@ -15,8 +15,9 @@
 # off: leak_threshold = 0, metrics_listen empty, every alert rule 0, no
 #      alert_command.
 # Not switchable, so in both: the checkout bookkeeping and the latency
-# histograms (SHOW CHECKOUTS, SHOW LATENCY and SHOW STATS read them) and the
-# session-state keyword scan of transaction mode. The ratio is therefore the
+# histograms (SHOW CHECKOUTS, SHOW LATENCY and SHOW STATS read them), the
+# session-state keyword scan of transaction mode and the per-pool table of
+# statements by server time (topstmt.c) that saturation alerts read. The ratio is therefore the
 # cost of the configurable parts; README gives the cost of the rest, counted
 # with callgrind.
 #

@@ -5,7 +5,7 @@
 #   tests/fuzz/run.sh [SECONDS] [TARGET...]
 #
 # SECONDS per target defaults to 60; TARGET defaults to all of them
-# (fuzz_startup fuzz_messages fuzz_scram fuzz_authfile fuzz_http). Work goes to $OUT
+# (fuzz_startup fuzz_messages fuzz_scram fuzz_authfile fuzz_http fuzz_topstmt). Work goes to $OUT
 # (default: $TMPDIR/pglifeguard-fuzz): the binaries, the corpus each run
 # grows (the checked-in seeds are only read), and crash artifacts. Exits 1
 # if a target crashed; the artifact replays with
@@ -18,7 +18,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 secs=${1:-60}
 [ $# -gt 0 ] && shift
-targets=${*:-fuzz_startup fuzz_messages fuzz_scram fuzz_authfile fuzz_http}
+targets=${*:-fuzz_startup fuzz_messages fuzz_scram fuzz_authfile fuzz_http fuzz_topstmt}
 out=${OUT:-${TMPDIR:-/tmp}/pglifeguard-fuzz}
 cc=${CC_FUZZ:-clang}
 
@@ -57,7 +57,7 @@ status=0
 for t in $targets; do
 	[ -f "$here/$t.c" ] || { echo "$0: no target $t" >&2; exit 2; }
 	# shellcheck disable=SC2086
-	$cc $cflags -fsanitize=fuzzer -o "$out/bin/$t" "$here/$t.c" "$out/libfuzz.a" $deps -lev -lm
+	$cc $cflags -fsanitize=fuzzer -o "$out/bin/$t" "$here/$t.c" "$out/libfuzz.a" $deps -lev -lpg_query -lsqlite3 -ljson-c -lpthread -lm
 	mkdir -p "$out/corpus/$t"
 	echo "== $t: fuzzing for $secs s"
 	if ! "$out/bin/$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \

@@ -10,6 +10,7 @@ import glob
 import json
 import os
 import pathlib
+import re
 import shutil
 import socket
 import subprocess
@@ -138,6 +139,9 @@ def test_waiting_clients_alert_fires_and_resolves(make_pooler, alert_dir):
         assert doc["database"] == "lgtest" and doc["user"] == "lg_plain", doc
         assert doc["value"] == 1 and doc["threshold"] == 1, doc
         assert "holder_app" in doc["detail"], doc
+        # the statements of the window come through alert_command too
+        assert "| top statements by server time in the last " in doc["detail"], doc
+        assert ": SELECT ?" in doc["detail"], doc
         assert abs(doc["since"] - time.time()) < 30, doc
 
         holder.commit()
@@ -261,6 +265,103 @@ def test_saturation_alert_names_holder(make_pooler, rule, settings):
     finally:
         holder.close()
         waiter.close()
+
+
+def top_statements(detail):
+    """The (seconds, executions, text) list of an alert's top statements."""
+    head, sep, tail = detail.partition(" | top statements by server time in the last ")
+    assert sep, detail
+    span, _, rest = tail.partition(" s:")
+    result = []
+    for item in rest.split(";"):
+        m = re.match(r"^\s*([\d.]+) s in (\d+): (.*)$", item)
+        if m:
+            result.append((float(m.group(1)), int(m.group(2)), m.group(3).strip()))
+    return float(span), result
+
+
+def saturate(pooler):
+    """Two clients hold both servers of a pool of 2 with a fast statement
+    while a third waits: returns the detail of the pool_utilization alert."""
+    assert not alerts(pooler, "pool_utilization")
+    holders = [pooler.connect(autocommit=False, application_name="hog_app") for _ in range(2)]
+    waiter = pooler.connect()
+    done = threading.Event()
+    try:
+        for conn in holders:
+            with conn.cursor() as cur:
+                cur.execute("SELECT 'hog statement'")
+
+        def wait_for_server():
+            with waiter.cursor() as cur:
+                cur.execute("SELECT 1")
+            done.set()
+
+        threading.Thread(target=wait_for_server, daemon=True).start()
+        rows = wait_for(lambda: [r for r in alerts(pooler, "pool_utilization")
+                                 if r["state"] == "firing"], 6, interval=0.1)
+        holders[0].commit()
+        assert done.wait(5)
+        return rows[0]["detail"]
+    finally:
+        for conn in holders:
+            conn.close()
+        waiter.close()
+
+
+SATURATION = dict(QUIET, alert_wait_seconds=0, alert_for_seconds=1, alert_pool_utilization=90)
+
+
+def test_saturation_alert_names_top_statement_of_window(make_pooler):
+    """The statement that used most server time in the window comes first
+    even though nobody runs it when the pool saturates: a slow statement
+    ran three times (different literals: one statement) and finished, then
+    two clients hold both servers with a fast one. While the slow one ran,
+    one of the two servers was in use: no alert then."""
+    pooler = make_pooler(pool_mode="transaction", default_pool_size=2, **SATURATION)
+    with contextlib.closing(pooler.connect(application_name="slow_app")) as slow, \
+            slow.cursor() as cur:
+        for delay in ("0.4", "0.5", "0.6"):
+            cur.execute("SELECT pg_sleep(%s) FROM (SELECT 'slow statement') s" % delay)
+        for i in range(20):
+            cur.execute("SELECT %d AS quick" % i)
+    detail = saturate(pooler)
+    # the holders are named by their checkouts, as before
+    holders = detail.split(" | ")[0]
+    assert "application_name=hog_app" in holders and "slow_app" not in holders, detail
+    span, stmts = top_statements(detail)
+    assert 1 <= span <= 130, detail
+    # and the holders' two statements (psycopg2 sends BEGIN on its own)
+    assert len(stmts) == 4 and ("BEGIN", 2) in [(s[2], s[1]) for s in stmts], detail
+    seconds, calls, text = stmts[0]
+    assert text == "SELECT pg_sleep(?) FROM (SELECT ?) s", detail
+    assert calls == 3 and 1.45 <= seconds < 3.0, detail
+    # the twenty quick ones are one statement too, and far behind
+    assert stmts[1:] == sorted(stmts[1:], reverse=True), detail
+    quick = [s for s in stmts if s[2] == "SELECT ? AS quick"]
+    assert quick and quick[0][1] == 20 and quick[0][0] < 0.5, detail
+    assert any(s[2] == "SELECT ?" and s[1] == 2 for s in stmts), detail
+    assert "not seen" not in detail, detail
+    # the log line carries the same detail
+    lines = [l for l in pooler.log().splitlines() if "alert pool_utilization firing" in l]
+    assert len(lines) == 1 and "pg_sleep(?)" in lines[0], lines
+
+
+def test_saturation_alert_names_prepared_statement(make_pooler):
+    """A statement prepared once and then only bound (Parse answered by the
+    pooler, max_prepared_statements) is named by its text too."""
+    psycopg = pytest.importorskip("psycopg")
+    pooler = make_pooler(pool_mode="transaction", default_pool_size=2, **SATURATION)
+    with psycopg.connect(**pooler.dsn(), autocommit=True, prepare_threshold=0) as conn:
+        for delay in (0.4, 0.5, 0.6):
+            conn.execute("SELECT pg_sleep(%s) AS prepared_sleep", [delay], prepare=True)
+    detail = saturate(pooler)
+    span, stmts = top_statements(detail)
+    assert stmts[0][2] == "SELECT pg_sleep($1) AS prepared_sleep", detail
+    # psycopg prepares in a round trip of its own (Parse, Describe, Sync):
+    # one request more than the three executions
+    assert stmts[0][1] == 4 and 1.45 <= stmts[0][0] < 3.0, detail
+    assert "not seen" not in detail, detail
 
 
 def test_client_conn_alert(make_pooler):

@@ -200,6 +200,9 @@ def test_alert_in_store_and_cli(make_pooler, store_dir):
     assert r["value"] <= 90.0
     assert "application_name=hog_app" in f["detail"] and "hog statement" in f["detail"], f
     assert f["detail"] == live["detail"]
+    # and the statement with the most server time in the window, literals scrubbed
+    assert "| top statements by server time in the last " in f["detail"], f
+    assert re.search(r"s in 1: SELECT \?($|;)", f["detail"]), f
     assert f["at_us"] < r["at_us"] and f["at"] == iso(f["at_us"])
     # later samples show the pool drained: nobody waits any more
     assert wait_for(lambda: store_rows(
