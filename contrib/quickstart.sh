@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # See pglifeguard work in one command: builds it (./build, no sanitizers),
 # puts it in front of a PostgreSQL in transaction pooling, runs a short
-# pgbench load through it (20 clients on a pool of 5 for 10 s), then shows
-# what it saw. Everything it starts is stopped and removed at the end.
+# pgbench load through it (20 clients on a pool of 5 for 10 s, prepared
+# statements), then shows what it saw: the admin console and
+# pglifeguard-cli's top, tables and pools. Everything it starts is stopped and removed at the end.
 #
 #   bash contrib/quickstart.sh
 #
@@ -89,9 +90,9 @@ else
 fi
 echo "pglifeguard listens on 127.0.0.1:$LG_POOLER_PORT (config $LG_POOLER_INI)"
 
-say "pgbench: 20 clients, pool of 5, 10 seconds"
+say "pgbench: 20 clients, pool of 5, 10 seconds, prepared statements"
 PGPASSWORD=$password "$LG_PG_BINDIR/pgbench" -n -h 127.0.0.1 -p "$LG_POOLER_PORT" -U "$user" \
-	-c 20 -j 2 -T 10 -P 2 "${load[@]}" "$db" 2>&1 | grep -vE '^(pgbench \(|starting vacuum)'
+	-c 20 -j 2 -T 10 -P 2 -M prepared "${load[@]}" "$db" 2>&1 | grep -vE '^(pgbench \(|starting vacuum)'
 
 say "what pglifeguard saw"
 admin=("$LG_PG_BINDIR/psql" -X -h 127.0.0.1 -p "$LG_POOLER_PORT" -U lg_admin pgbouncer)
@@ -106,10 +107,13 @@ if [ -x "$cli" ]; then
 	sleep 3 # one more sample_interval: the last deltas reach the store
 	say "pglifeguard-cli top (pg_stat_statements, sampled every 2 s)"
 	"$cli" -s "$store" top --since 1h --limit 10
-	say "pglifeguard-cli pools"
-	"$cli" pools 2>/dev/null || echo "(pglifeguard-cli pools is not implemented yet)"
+	say "pglifeguard-cli tables (table and index statistics)"
+	"$cli" -s "$store" tables --since 1h --limit 5
+	say "pglifeguard-cli pools (live, from the admin console)"
+	PGPASSWORD=$LG_ADMIN_PASSWORD "$cli" pools -h 127.0.0.1 -p "$LG_POOLER_PORT" -U lg_admin ||
+		echo "(the admin console did not answer)"
 else
-	echo "(pglifeguard-cli is not built yet: no top/pools view)"
+	echo "(pglifeguard-cli is not built: no store view)"
 fi
 
 say "stopping and cleaning up"
