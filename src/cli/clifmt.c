@@ -5,59 +5,6 @@
 #include <string.h>
 #include "cli.h"
 
-bool clifmt_parse_duration(const char *text, usec_t *out)
-{
-	char *end;
-	long long n = strtoll(text, &end, 10);
-	if (end == text || n < 0)
-		return false;
-	long long mult = 1;
-	switch (*end) {
-	case '\0':
-	case 's':
-		break;
-	case 'm':
-		mult = 60;
-		break;
-	case 'h':
-		mult = 3600;
-		break;
-	case 'd':
-		mult = 86400;
-		break;
-	default:
-		return false;
-	}
-	if (*end && end[1])
-		return false;
-	if (n > INT64_MAX / USEC_PER_SEC / mult)
-		return false;
-	*out = (usec_t)n * mult * USEC_PER_SEC;
-	return true;
-}
-
-void clifmt_json_string(FILE *out, const char *s)
-{
-	if (!s) {
-		fputs("null", out);
-		return;
-	}
-	fputc('"', out);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(out, "\\%c", *p);
-		else if (*p == '\n')
-			fputs("\\n", out);
-		else if (*p == '\t')
-			fputs("\\t", out);
-		else if (*p < 0x20)
-			fprintf(out, "\\u%04x", *p);
-		else
-			fputc(*p, out);
-	}
-	fputc('"', out);
-}
-
 struct store *clifmt_open_store(const char *path)
 {
 	char *err = NULL;
@@ -75,7 +22,7 @@ void clifmt_json_row(FILE *out, sqlite3_stmt *st)
 	for (int i = 0; i < sqlite3_column_count(st); i++) {
 		if (i)
 			fputs(", ", out);
-		clifmt_json_string(out, sqlite3_column_name(st, i));
+		cli_json_string(out, sqlite3_column_name(st, i));
 		fputs(": ", out);
 		switch (sqlite3_column_type(st, i)) {
 		case SQLITE_INTEGER:
@@ -88,7 +35,7 @@ void clifmt_json_row(FILE *out, sqlite3_stmt *st)
 			fputs("null", out);
 			break;
 		default:
-			clifmt_json_string(out, (const char *)sqlite3_column_text(st, i));
+			cli_json_string(out, (const char *)sqlite3_column_text(st, i));
 			break;
 		}
 	}
@@ -115,7 +62,7 @@ int clifmt_events(const char *store_path, int argc, char **argv, const char *nam
 	while ((c = getopt_long(argc, argv, "S:jh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'S':
-			if (!clifmt_parse_duration(optarg, &since)) {
+			if (!cli_parse_duration(optarg, &since)) {
 				fprintf(stderr,
 					"pglifeguard-cli %s: bad --since \"%s\" "
 					"(examples: 30s, 15m, 1h, 2d)\n",

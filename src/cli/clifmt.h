@@ -1,19 +1,14 @@
-/* pglifeguard-cli: what the event commands (leaks, alerts) share: time
- * windows, JSON strings, timestamps, opening the store. */
+/* pglifeguard-cli: what the event commands (leaks, alerts) share: opening
+ * the store, JSON rows, the common command (durations and JSON strings are
+ * output.h's). */
 #ifndef PGLG_CLI_CLIFMT_H
 #define PGLG_CLI_CLIFMT_H
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "output.h"
 #include "store.h"
 #include "timeutil.h"
-
-/* clifmt_parse_duration reads "90", "30s", "15m", "1h", "2d" into
- * microseconds; false when TEXT is not one. */
-bool clifmt_parse_duration(const char *text, usec_t *out);
-
-/* clifmt_json_string writes S as a JSON string to OUT; NULL as null. */
-void clifmt_json_string(FILE *out, const char *s);
 
 /* clifmt_open_store opens PATH read-only for command CMD; on failure
  * prints the reason to stderr and returns NULL (exit with CLI_STORE). */

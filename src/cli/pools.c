@@ -34,14 +34,14 @@ static void print_json(const PGresult *res)
 		for (int c = 0; c < cols; c++) {
 			if (c)
 				fputs(", ", stdout);
-			clifmt_json_string(stdout, PQfname(res, c));
+			cli_json_string(stdout, PQfname(res, c));
 			fputs(": ", stdout);
 			if (PQgetisnull(res, r, c))
 				fputs("null", stdout);
 			else if (numeric_type(PQftype(res, c)))
 				fputs(PQgetvalue(res, r, c), stdout);
 			else
-				clifmt_json_string(stdout, PQgetvalue(res, r, c));
+				cli_json_string(stdout, PQgetvalue(res, r, c));
 		}
 		fputc('}', stdout);
 	}

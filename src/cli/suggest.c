@@ -9,73 +9,11 @@
 #include <string.h>
 #include "advisor/advisor.h"
 #include "cli.h"
+#include "output.h"
 #include "store.h"
 #include "timeutil.h"
 
 #define QUERY_WIDTH 70
-
-/* duration reads "90", "30s", "15m", "1h", "2d" into microseconds. */
-static bool duration(const char *text, usec_t *out)
-{
-	char *end;
-	long long n = strtoll(text, &end, 10);
-	if (end == text || n < 0 || (*end && end[1]))
-		return false;
-	long long mult = *end == 'm' ? 60 : *end == 'h' ? 3600 : *end == 'd' ? 86400 : 1;
-	if (*end && !strchr("smhd", *end))
-		return false;
-	if (n > INT64_MAX / USEC_PER_SEC / mult)
-		return false;
-	*out = (usec_t)n * mult * USEC_PER_SEC;
-	return true;
-}
-
-static void json_str(const char *s)
-{
-	if (!s) {
-		fputs("null", stdout);
-		return;
-	}
-	putchar('"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			printf("\\%c", *p);
-		else if (*p == '\n')
-			fputs("\\n", stdout);
-		else if (*p == '\t')
-			fputs("\\t", stdout);
-		else if (*p < 0x20)
-			printf("\\u%04x", *p);
-		else
-			putchar(*p);
-	}
-	putchar('"');
-}
-
-/* one_line prints TEXT on one line, blanks squeezed, cut at WIDTH bytes
- * (not inside a UTF-8 sequence). */
-static void one_line(const char *text, int width)
-{
-	int n = 0;
-	bool space = false;
-	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
-		if (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r') {
-			space = n > 0;
-			continue;
-		}
-		if (n >= width && (*p & 0xc0) != 0x80) {
-			fputs("...", stdout);
-			break;
-		}
-		if (space) {
-			putchar(' ');
-			n++;
-			space = false;
-		}
-		putchar(*p);
-		n++;
-	}
-}
 
 static void human_size(double bytes, char *buf, size_t size)
 {
@@ -91,20 +29,20 @@ static void human_size(double bytes, char *buf, size_t size)
 static void print_json(const struct advisor_result *r, usec_t since)
 {
 	printf("{\"database\": ");
-	json_str(r->database);
+	cli_json_string(stdout, r->database);
 	printf(", \"since_seconds\": %lld, \"statements\": %ld, \"analyzed\": %ld,\n"
 	       " \"suggestions\": [",
 	       (long long)(since / USEC_PER_SEC), r->statements, r->analyzed);
 	for (size_t i = 0; i < r->nsuggestions; i++) {
 		const struct advisor_suggestion *s = &r->suggestions[i];
 		printf("%s\n  {\"table\": ", i ? "," : "");
-		json_str(s->table);
+		cli_json_string(stdout, s->table);
 		fputs(", \"columns\": ", stdout);
-		json_str(s->key);
+		cli_json_string(stdout, s->key);
 		fputs(", \"where\": ", stdout);
-		json_str(s->where);
+		cli_json_string(stdout, s->where);
 		fputs(", \"create_sql\": ", stdout);
-		json_str(s->create_sql);
+		cli_json_string(stdout, s->create_sql);
 		printf(", \"estimated_size_bytes\": %.0f, \"estimated_time_saved_ms\": %.3f, "
 		       "\"read_calls\": %lld, \"write_calls\": %lld, \"statements\": [",
 		       s->size_bytes, s->saved_ms, s->read_calls, s->write_calls);
@@ -112,7 +50,7 @@ static void print_json(const struct advisor_result *r, usec_t since)
 			const struct advisor_helped *h = &s->helped[k];
 			printf("%s\n    {\"queryid\": %" PRId64 ", \"query\": ", k ? "," : "",
 			       h->queryid);
-			json_str(h->query);
+			cli_json_string(stdout, h->query);
 			printf(", \"calls\": %lld, \"total_exec_time_ms\": %.3f, \"cost_before\": "
 			       "%.2f, \"cost_after\": %.2f}",
 			       h->calls, h->total_ms, h->cost_before, h->cost_after);
@@ -123,13 +61,13 @@ static void print_json(const struct advisor_result *r, usec_t since)
 	for (size_t i = 0; i < r->nrejected; i++) {
 		const struct advisor_rejected *x = &r->rejected[i];
 		printf("%s\n  {\"table\": ", i ? "," : "");
-		json_str(x->table);
+		cli_json_string(stdout, x->table);
 		fputs(", \"columns\": ", stdout);
-		json_str(x->key);
+		cli_json_string(stdout, x->key);
 		fputs(", \"where\": ", stdout);
-		json_str(x->where);
+		cli_json_string(stdout, x->where);
 		printf(", \"queryid\": %" PRId64 ", \"reason\": ", x->queryid);
-		json_str(x->reason);
+		cli_json_string(stdout, x->reason);
 		putchar('}');
 	}
 	const struct advisor_index *lists[2] = {r->unused, r->redundant};
@@ -140,15 +78,15 @@ static void print_json(const struct advisor_result *r, usec_t since)
 		for (size_t i = 0; i < counts[l]; i++) {
 			const struct advisor_index *x = &lists[l][i];
 			printf("%s\n  {\"index\": ", i ? "," : "");
-			json_str(x->index);
+			cli_json_string(stdout, x->index);
 			fputs(", \"table\": ", stdout);
-			json_str(x->table);
+			cli_json_string(stdout, x->table);
 			fputs(", \"definition\": ", stdout);
-			json_str(x->definition);
+			cli_json_string(stdout, x->definition);
 			printf(", \"size_bytes\": %lld", x->size_bytes);
 			if (l) {
 				fputs(", \"covered_by\": ", stdout);
-				json_str(x->covered_by);
+				cli_json_string(stdout, x->covered_by);
 			} else {
 				printf(", \"scans\": %lld", x->scans);
 			}
@@ -158,7 +96,7 @@ static void print_json(const struct advisor_result *r, usec_t since)
 	printf("%s],\n \"analyzed_tables\": [", counts[1] ? "\n " : "");
 	for (size_t i = 0; i < r->nanalyzed_tables; i++) {
 		fputs(i ? ", " : "", stdout);
-		json_str(r->analyzed_tables[i]);
+		cli_json_string(stdout, r->analyzed_tables[i]);
 	}
 	printf("]}\n");
 }
@@ -183,7 +121,7 @@ static void print_table(const struct advisor_result *r, usec_t since)
 			const struct advisor_helped *h = &s->helped[k];
 			printf("   queryid %" PRId64 ": cost %.1f -> %.1f, %lld calls, %.1f ms: ",
 			       h->queryid, h->cost_before, h->cost_after, h->calls, h->total_ms);
-			one_line(h->query, QUERY_WIDTH);
+			cli_one_line(stdout, h->query, QUERY_WIDTH);
 			putchar('\n');
 		}
 	}
@@ -294,7 +232,7 @@ int cli_suggest(const char *store_path, int argc, char **argv)
 			conninfo = optarg;
 			break;
 		case 'S':
-			if (!duration(optarg, &since)) {
+			if (!cli_parse_duration(optarg, &since)) {
 				fprintf(stderr, "pglifeguard-cli suggest: bad --since \"%s\"\n",
 					optarg);
 				return CLI_USAGE;
