@@ -502,8 +502,14 @@ static void fail_to_sync(struct server *server)
 
 	while (n < ps->qlen && q_at(ps, n)->kind != RQ_SYNC)
 		n++;
-	for (uint32_t i = n; i-- > 0;)
-		req_undo(loop, server, q_at(ps, i));
+	for (uint32_t i = n; i-- > 0;) {
+		struct ps_req *r = q_at(ps, i);
+		req_undo(loop, server, r);
+		/* a Query or FunctionCall sent meanwhile is ignored too: no
+		 * ReadyForQuery will come for it */
+		if ((r->kind == RQ_QUERY || r->kind == RQ_FUNC) && server->pending_rfq > 0)
+			server->pending_rfq--;
+	}
 	for (uint32_t i = 0; i < n; i++)
 		q_pop(&loop->ps_reg, ps);
 	if (ps->qlen == 0)

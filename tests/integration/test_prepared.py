@@ -500,3 +500,28 @@ def test_counters_in_metrics(cluster):
         assert value(samples, "pglifeguard_pool_client_parses_total") == 2
         assert value(samples, "pglifeguard_pool_server_parses_total") == 1  # one server
         assert value(samples, "pglifeguard_pool_binds_total") == 3
+
+
+def test_query_ignored_after_error_until_sync(txp, sessp):
+    """A simple Query sent after an extended-protocol error but before Sync
+    is ignored by PostgreSQL, and owes no ReadyForQuery: the server
+    connection must still go back to the pool."""
+    def script(c):
+        out = c.run(parse("q1", "SELECT $1::int"), SYNC)
+        # in one write, so that the pooler forwards the Query before the
+        # error comes back
+        c.w.send_raw(b"".join(m[0].encode() + struct.pack("!I", len(m[1]) + 4) + m[1]
+                              for m in (bind("q1", ["not a number"]), execute(),
+                                        query("SELECT 'ignored'"), SYNC)))
+        out += c.recv_n(2)  # the error, then the Sync's ReadyForQuery
+        out += c.run(bind("q1", [5]), execute(), SYNC)
+        return out
+
+    with clients(sessp) as c:
+        want = script(c)
+    assert want[2][:2] == ("E", "22P02") and want[3] == ("Z", "I"), want
+    with clients(txp) as c:
+        assert script(c) == want
+        # idle between transactions: it holds no server connection
+        mine = [r for r in txp.admin("SHOW CLIENTS") if r["link"]]
+        assert not mine, mine
