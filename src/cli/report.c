@@ -91,7 +91,26 @@ static void chart(struct report *r, const char *y_label, struct series *s, size_
 		n = 16;
 	for (size_t i = 0; i < n; i++)
 		v[i] = (struct svg_series){s[i].name, s[i].x, s[i].y, s[i].n};
-	struct svg_chart c = {CHART_W, CHART_H, (double)r->from, (double)r->to, y_label};
+	/* the time axis spans the samples, not the whole window: a daemon that
+	 * ran ten minutes of a day still gets a readable chart */
+	double lo = 0, hi = 0;
+	bool any = false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i].n) {
+			if (!any || s[i].x[0] < lo)
+				lo = s[i].x[0];
+			if (!any || s[i].x[s[i].n - 1] > hi)
+				hi = s[i].x[s[i].n - 1];
+			any = true;
+		}
+	if (!any) {
+		lo = (double)r->from;
+		hi = (double)r->to;
+	} else if (hi - lo < 60e6) {
+		lo -= (60e6 - (hi - lo)) / 2;
+		hi = lo + 60e6;
+	}
+	struct svg_chart c = {CHART_W, CHART_H, lo, hi, y_label};
 	fputs("<div class=\"chart\">", r->out);
 	svg_line_chart(r->out, &c, v, n);
 	fputs("</div>\n", r->out);
@@ -128,6 +147,32 @@ static void empty(struct report *r, const char *why)
 	fputs("<p class=\"empty\">", r->out);
 	text(r, why);
 	fputs("</p>\n", r->out);
+}
+
+/* zero_gaps drops S to zero across gaps of more than twice its shortest
+ * sample spacing: a pool without clients or servers writes no sample, and
+ * a line straight across the gap would claim it stayed busy. */
+static void zero_gaps(struct series *s)
+{
+	double step = 0;
+	for (size_t i = 1; i < s->n; i++) {
+		double d = s->x[i] - s->x[i - 1];
+		if (d > 0 && (step == 0 || d < step))
+			step = d;
+	}
+	if (step == 0)
+		return;
+	struct series z = {.name = s->name};
+	for (size_t i = 0; i < s->n; i++) {
+		if (i && s->x[i] - s->x[i - 1] > 2 * step) {
+			series_add(&z, s->x[i - 1] + step, 0);
+			series_add(&z, s->x[i] - step, 0);
+		}
+		series_add(&z, s->x[i], s->y[i]);
+	}
+	free(s->x);
+	free(s->y);
+	*s = z;
 }
 
 /* Pools: clients active and waiting, servers active, pool_size. */
@@ -174,6 +219,8 @@ static void section_pools(struct report *r)
 					   sqlite3_column_double(st, i + 1));
 		if (s2 != SQLITE_DONE)
 			r->failed = true;
+		for (int i = 0; i < 4; i++)
+			zero_gaps(&s[i]);
 		chart(r, "connections", s, 4);
 		for (int i = 0; i < 4; i++) {
 			free(s[i].x);
@@ -257,7 +304,7 @@ static void section_top(struct report *r)
 		fputs("</td>", t);
 		text_cell(r, st, 3, 0);
 		fputs("<td class=\"q\">", t);
-		text(r, query ? query : "(text not stored yet)");
+		svg_escape(t, query ? query : "(text not stored yet)", 400);
 		fputs("</td></tr>\n", t);
 		r->out = out;
 		if (ns < TOP_CHART) {

@@ -201,10 +201,13 @@ void svg_line_chart(FILE *out, const struct svg_chart *c, const struct svg_serie
 				svg_map(s->y[0], ys.lo, ys.hi, plot_y0(c), plot_y1()),
 				svg_color(i));
 		else if (s->n > 1) {
+			/* earlier series drawn wider: a line that coincides with a
+			 * later one still shows along its edges */
+			size_t under = n - 1 - i < 3 ? n - 1 - i : 3;
 			fprintf(out,
-				"<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.8\" "
-				"points=\"",
-				svg_color(i));
+				"<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"%.1f\" "
+				"stroke-linejoin=\"round\" points=\"",
+				svg_color(i), 1.6 + 1.6 * (double)under);
 			svg_points(out, c, &ys, s->x, s->y, s->n);
 			fputs("\"/>\n", out);
 		}
