@@ -368,7 +368,9 @@ static void section_locks(struct report *r)
 		if (!ns || strcmp(s[ns - 1].name, dbname)) {
 			if (ns == 8)
 				continue;
-			s[ns++].name = strdup(dbname ? dbname : "");
+			if (!(s[ns].name = strdup(dbname ? dbname : "")))
+				break;
+			ns++;
 		}
 		if (sqlite3_column_int(st, 2))
 			waited = true;
