@@ -19,7 +19,9 @@ PACKAGES=(
 )
 # node-postgres: optional (its test is skipped without it). Debian's node-pg
 # needs Debian's nodejs; where another nodejs is pinned it cannot install.
-OPTIONAL=(node-pg)
+# chromium: optional (about 290 MB installed); test_report.py renders the
+# HTML report with it and is skipped without it.
+OPTIONAL=(node-pg chromium)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

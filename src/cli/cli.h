@@ -31,4 +31,7 @@ int cli_suggest(const char *store_path, int argc, char **argv);
 /* cli_tables runs `tables` (tables by sequential scans, unused indexes)
  * like cli_top. */
 int cli_tables(const char *store_path, int argc, char **argv);
+/* cli_report runs `report` (report.c): the HTML report of the store's
+ * window, written to the file its -o names. Returns an enum cli_exit. */
+int cli_report(const char *store_path, int argc, char **argv);
 #endif

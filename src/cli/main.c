@@ -38,6 +38,9 @@ static void usage(FILE *out)
 		     "  tables [--since DURATION] [--limit N] [--json]\n"
 		     "                      tables by rows read in sequential scans, writes,\n"
 		     "                      sizes, dead tuples; indexes not scanned in the window\n"
+		     "  report -o FILE.html [--since DURATION]\n"
+		     "                      one self-contained HTML page with charts: pools,\n"
+		     "                      top statements, lock waits, leaks, alerts (default 1d)\n"
 		     "\n"
 		     "exit status: 0 ok, 1 usage error, 2 store missing, foreign or unreadable,\n"
 		     "             3 admin console (pools) or database (suggest) unreachable\n"
@@ -91,6 +94,8 @@ int main(int argc, char **argv)
 		return cli_suggest(store, sub_argc, sub_argv);
 	if (!strcmp(cmd, "tables"))
 		return cli_tables(store, sub_argc, sub_argv);
+	if (!strcmp(cmd, "report"))
+		return cli_report(store, sub_argc, sub_argv);
 	fprintf(stderr, "pglifeguard-cli: unknown command \"%s\"\n", cmd);
 	usage(stderr);
 	return CLI_USAGE;

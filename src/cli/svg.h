@@ -1,0 +1,60 @@
+/* pglifeguard-cli: chart primitives for the HTML report: HTML escaping,
+ * axis scales and SVG line charts, written straight to a FILE. */
+#ifndef PGLG_CLI_SVG_H
+#define PGLG_CLI_SVG_H
+#include <stddef.h>
+#include <stdio.h>
+
+/* A value axis: from lo to hi in steps of step (lo and hi are multiples of
+ * step). */
+struct svg_scale {
+	double lo, hi, step;
+};
+
+/* svg_scale_nice fills *S with a scale covering [LO, HI] in about TICKS
+ * steps of 1, 2 or 5 times a power of ten. LO == HI (a flat series) gets
+ * a scale of one step around it; a scale never starts above 0 when LO >= 0
+ * so that bars and counts are read from zero. */
+void svg_scale_nice(double lo, double hi, int ticks, struct svg_scale *s);
+
+/* svg_map maps V in [LO, HI] linearly onto [P0, P1]; LO == HI maps to
+ * the middle. */
+double svg_map(double v, double lo, double hi, double p0, double p1);
+
+/* svg_escape writes S to OUT escaped for HTML text and attribute values
+ * (& < > " '), runs of white space as one space, cut after MAX bytes (0:
+ * no limit) with "..." but never inside a UTF-8 sequence. NULL writes
+ * nothing. Returns the bytes of S consumed. */
+size_t svg_escape(FILE *out, const char *s, size_t max);
+
+/* One line of a chart: N points (X[i], Y[i]), X ascending; borrowed. */
+struct svg_series {
+	const char *name;
+	const double *x;
+	const double *y;
+	size_t n;
+};
+
+/* A line chart WIDTH x HEIGHT pixels (plot and axes; the legend adds
+ * below), X from X_LO to X_HI in microseconds since the epoch (labels in
+ * UTC), Y_LABEL on the value axis. */
+struct svg_chart {
+	int width, height;
+	double x_lo, x_hi;
+	const char *y_label;
+};
+
+/* svg_points writes the "points" of one polyline: x,y pairs in pixels of
+ * chart C with value scale YS, two decimals, space separated. */
+void svg_points(FILE *out, const struct svg_chart *c, const struct svg_scale *ys, const double *x,
+		const double *y, size_t n);
+
+/* svg_line_chart writes one <svg> element: axes, ticks, time labels, one
+ * polyline per series (a dot where a series has a single point) and a
+ * legend with the series' names (escaped). Borrows everything. */
+void svg_line_chart(FILE *out, const struct svg_chart *c, const struct svg_series *series,
+		    size_t n);
+
+/* svg_color returns the color of series I (a fixed palette, cycling). */
+const char *svg_color(size_t i);
+#endif
