@@ -5,17 +5,6 @@
 #include <string.h>
 #include "cli.h"
 
-struct store *clifmt_open_store(const char *path)
-{
-	char *err = NULL;
-	struct store *store = store_open(path, true, &err, NULL);
-	if (!store) {
-		fprintf(stderr, "pglifeguard-cli: %s\n", err ? err : "cannot open the store");
-		free(err);
-	}
-	return store;
-}
-
 void clifmt_json_row(FILE *out, sqlite3_stmt *st)
 {
 	fputc('{', out);
@@ -87,7 +76,7 @@ int clifmt_events(const char *store_path, int argc, char **argv, const char *nam
 		events_usage(stderr, name);
 		return CLI_USAGE;
 	}
-	struct store *store = clifmt_open_store(store_path);
+	struct store *store = cli_open_store(store_path);
 	if (!store)
 		return CLI_STORE;
 	sqlite3 *db = store_db(store);

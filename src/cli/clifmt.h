@@ -1,6 +1,5 @@
-/* pglifeguard-cli: what the event commands (leaks, alerts) share: opening
- * the store, JSON rows, the common command (durations and JSON strings are
- * output.h's). */
+/* pglifeguard-cli: what the event commands (leaks, alerts) share: JSON rows, the common command
+ * (durations and JSON strings are output.h's). */
 #ifndef PGLG_CLI_CLIFMT_H
 #define PGLG_CLI_CLIFMT_H
 #include <stdbool.h>
@@ -10,9 +9,6 @@
 #include "store.h"
 #include "timeutil.h"
 
-/* clifmt_open_store opens PATH read-only for command CMD; on failure
- * prints the reason to stderr and returns NULL (exit with CLI_STORE). */
-struct store *clifmt_open_store(const char *path);
 /* clifmt_json_row writes the current row of ST as one JSON object keyed
  * by the column names: integers and reals as numbers (reals with
  * microsecond precision), text as strings, NULL as null. */

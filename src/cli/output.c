@@ -1,7 +1,10 @@
 /* pglifeguard-cli: durations, JSON strings and one-line texts. */
 #include "output.h"
+#include <getopt.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include "cli.h"
+#include "store.h"
 
 bool cli_parse_duration(const char *text, usec_t *out)
 {
@@ -81,4 +84,66 @@ int cli_one_line(FILE *out, const char *text, int width)
 		n++;
 	}
 	return n;
+}
+
+int cli_window_options(const char *cmd, const char *usage, int argc, char **argv, usec_t *since,
+		       long *limit, bool *json)
+{
+	static const struct option opts[] = {
+		{"since", required_argument, NULL, 'S'},
+		{"limit", required_argument, NULL, 'n'},
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+	while ((c = getopt_long(argc, argv, "S:n:jh", opts, NULL)) != -1) {
+		char *end;
+		switch (c) {
+		case 'S':
+			if (!cli_parse_duration(optarg, since)) {
+				fprintf(stderr,
+					"pglifeguard-cli %s: bad --since \"%s\" "
+					"(examples: 30s, 15m, 1h, 2d)\n",
+					cmd, optarg);
+				return CLI_USAGE;
+			}
+			break;
+		case 'n':
+			*limit = strtol(optarg, &end, 10);
+			if (end == optarg || *end || *limit < 1 || *limit > 100000) {
+				fprintf(stderr, "pglifeguard-cli %s: bad --limit \"%s\"\n", cmd,
+					optarg);
+				return CLI_USAGE;
+			}
+			break;
+		case 'j':
+			*json = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return CLI_OK;
+		default:
+			fputs(usage, stderr);
+			return CLI_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "pglifeguard-cli %s: unexpected argument \"%s\"\n", cmd,
+			argv[optind]);
+		fputs(usage, stderr);
+		return CLI_USAGE;
+	}
+	return -1;
+}
+
+struct store *cli_open_store(const char *path)
+{
+	char *err = NULL;
+	struct store *store = store_open(path, true, &err, NULL);
+	if (!store) {
+		fprintf(stderr, "pglifeguard-cli: %s\n", err ? err : "cannot open the store");
+		free(err);
+	}
+	return store;
 }

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include "timeutil.h"
 
+struct store;
+
 /* cli_parse_duration reads "90", "30s", "15m", "1h", "2d" into *OUT
  * (microseconds). Returns false on anything else. */
 bool cli_parse_duration(const char *text, usec_t *out);
@@ -17,4 +19,16 @@ void cli_json_string(FILE *out, const char *s);
  * one space), cut at WIDTH bytes with "..." (never inside a UTF-8
  * sequence). Returns the bytes written. */
 int cli_one_line(FILE *out, const char *text, int width);
+
+/* cli_window_options parses what `top`, `locks` and `tables` share:
+ * --since DURATION, --limit N, --json, --help (printing USAGE, a whole
+ * usage line). *SINCE and *LIMIT come in with the command's defaults. CMD
+ * names the command in error messages. Returns -1 to go on, else the exit
+ * status (enum cli_exit) to return. */
+int cli_window_options(const char *cmd, const char *usage, int argc, char **argv, usec_t *since,
+		       long *limit, bool *json);
+
+/* cli_open_store opens PATH read-only; on failure prints why to stderr
+ * and returns NULL (exit with CLI_STORE). */
+struct store *cli_open_store(const char *path);
 #endif

@@ -602,7 +602,7 @@ int cli_report(const char *store_path, int argc, char **argv)
 		report_usage(stderr);
 		return CLI_USAGE;
 	}
-	struct store *store = clifmt_open_store(store_path);
+	struct store *store = cli_open_store(store_path);
 	if (!store)
 		return CLI_STORE;
 	struct report r = {.db = store_db(store), .to = timeutil_wall()};

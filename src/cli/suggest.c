@@ -273,12 +273,9 @@ int cli_suggest(const char *store_path, int argc, char **argv)
 		return CLI_USAGE;
 	}
 	char *err = NULL;
-	struct store *store = store_open(store_path, true, &err, NULL);
-	if (!store) {
-		fprintf(stderr, "pglifeguard-cli: %s\n", err ? err : "cannot open the store");
-		free(err);
+	struct store *store = cli_open_store(store_path);
+	if (!store)
 		return CLI_STORE;
-	}
 	/* CONNINFO may be a string or a URI; libpq's PG* variables fill in */
 	const char *keys[] = {"dbname", "fallback_application_name", NULL};
 	const char *vals[] = {conninfo, "pglifeguard-cli suggest", NULL};

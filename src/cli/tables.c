@@ -2,7 +2,6 @@
  * window, with writes, sizes and dead tuples, and the indexes that were not
  * scanned in it (unused-index candidates), from relations, table_samples
  * and index_samples. */
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,11 +50,8 @@ static const char unused_sql[] =
 static const char intervals_sql[] =
 	"SELECT count(*), coalesce(sum(lost_data), 0) FROM sample_intervals WHERE end_us >= ?1";
 
-static void tables_usage(FILE *out)
-{
-	fprintf(out, "usage: pglifeguard-cli [-s STORE] tables [--since DURATION] [--limit N] "
-		     "[--json]\n");
-}
+static const char usage_line[] =
+	"usage: pglifeguard-cli [-s STORE] tables [--since DURATION] [--limit N] [--json]\n";
 
 static const char *text(sqlite3_stmt *st, int col)
 {
@@ -195,61 +191,15 @@ static int print_unused(sqlite3_stmt *st, bool json)
 
 int cli_tables(const char *store_path, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"since", required_argument, NULL, 'S'},
-		{"limit", required_argument, NULL, 'n'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	usec_t since = 3600 * USEC_PER_SEC;
 	long limit = 20;
 	bool json = false;
-	int c;
-	while ((c = getopt_long(argc, argv, "S:n:jh", opts, NULL)) != -1) {
-		char *end;
-		switch (c) {
-		case 'S':
-			if (!cli_parse_duration(optarg, &since)) {
-				fprintf(stderr,
-					"pglifeguard-cli tables: bad --since \"%s\" "
-					"(examples: 30s, 15m, 1h, 2d)\n",
-					optarg);
-				return CLI_USAGE;
-			}
-			break;
-		case 'n':
-			limit = strtol(optarg, &end, 10);
-			if (end == optarg || *end || limit < 1 || limit > 100000) {
-				fprintf(stderr, "pglifeguard-cli tables: bad --limit \"%s\"\n",
-					optarg);
-				return CLI_USAGE;
-			}
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			tables_usage(stdout);
-			return CLI_OK;
-		default:
-			tables_usage(stderr);
-			return CLI_USAGE;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "pglifeguard-cli tables: unexpected argument \"%s\"\n",
-			argv[optind]);
-		tables_usage(stderr);
-		return CLI_USAGE;
-	}
-	char *err = NULL;
-	struct store *store = store_open(store_path, true, &err, NULL);
-	if (!store) {
-		fprintf(stderr, "pglifeguard-cli: %s\n", err ? err : "cannot open the store");
-		free(err);
+	int opt = cli_window_options("tables", usage_line, argc, argv, &since, &limit, &json);
+	if (opt >= 0)
+		return opt;
+	struct store *store = cli_open_store(store_path);
+	if (!store)
 		return CLI_STORE;
-	}
 	sqlite3 *db = store_db(store);
 	usec_t from = timeutil_wall() - since;
 	sqlite3_stmt *iv = NULL, *tb = NULL, *ix = NULL;

@@ -1,6 +1,5 @@
 /* pglifeguard-cli top: statements by total execution time over a window,
  * from the per-interval deltas in the store. */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -56,68 +55,20 @@ static void one_line(const char *text, int width)
 	}
 }
 
-static void top_usage(FILE *out)
-{
-	fprintf(out, "usage: pglifeguard-cli [-s STORE] top [--since DURATION] [--limit N] "
-		     "[--json]\n");
-}
+static const char usage_line[] =
+	"usage: pglifeguard-cli [-s STORE] top [--since DURATION] [--limit N] [--json]\n";
 
 int cli_top(const char *store_path, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"since", required_argument, NULL, 'S'},
-		{"limit", required_argument, NULL, 'n'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	usec_t since = 3600 * USEC_PER_SEC;
 	long limit = 20;
 	bool json = false;
-	int c;
-	while ((c = getopt_long(argc, argv, "S:n:jh", opts, NULL)) != -1) {
-		char *end;
-		switch (c) {
-		case 'S':
-			if (!cli_parse_duration(optarg, &since)) {
-				fprintf(stderr,
-					"pglifeguard-cli top: bad --since \"%s\" "
-					"(examples: 30s, 15m, 1h, 2d)\n",
-					optarg);
-				return CLI_USAGE;
-			}
-			break;
-		case 'n':
-			limit = strtol(optarg, &end, 10);
-			if (end == optarg || *end || limit < 1 || limit > 100000) {
-				fprintf(stderr, "pglifeguard-cli top: bad --limit \"%s\"\n",
-					optarg);
-				return CLI_USAGE;
-			}
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			top_usage(stdout);
-			return CLI_OK;
-		default:
-			top_usage(stderr);
-			return CLI_USAGE;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "pglifeguard-cli top: unexpected argument \"%s\"\n", argv[optind]);
-		top_usage(stderr);
-		return CLI_USAGE;
-	}
-	char *err = NULL;
-	struct store *store = store_open(store_path, true, &err, NULL);
-	if (!store) {
-		fprintf(stderr, "pglifeguard-cli: %s\n", err ? err : "cannot open the store");
-		free(err);
+	int opt = cli_window_options("top", usage_line, argc, argv, &since, &limit, &json);
+	if (opt >= 0)
+		return opt;
+	struct store *store = cli_open_store(store_path);
+	if (!store)
 		return CLI_STORE;
-	}
 	sqlite3 *db = store_db(store);
 	usec_t from = timeutil_wall() - since;
 	sqlite3_stmt *st = NULL, *iv = NULL;
