@@ -9,6 +9,7 @@ extern const char sql_pgss_texts[];
 extern const char sql_migrate_2[];
 extern const char sql_migrate_3[];
 extern const char sql_migrate_4[];
+extern const char sql_migrate_5[];
 extern const char sql_lock_sample[];
 extern const char sql_relstats_sample[];
 #endif

@@ -18,7 +18,8 @@ struct store {
 
 /* Migrations from version N to N+1 live at migrations[N - 1], each in
  * sql/migrate_<N+1>.sql. */
-static const char *const migrations[] = {sql_migrate_2, sql_migrate_3, sql_migrate_4};
+static const char *const migrations[] = {sql_migrate_2, sql_migrate_3, sql_migrate_4,
+					     sql_migrate_5};
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION - 1,
 	       "one migration per schema version after 1");
 

@@ -9,7 +9,7 @@
 
 /* STORE_SCHEMA_VERSION is the version sql/store.sql plus the migrations
  * in store.c produce. */
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 struct store;
 
