@@ -92,10 +92,12 @@ static void finish(struct report *r, sqlite3_stmt *st, int step)
 	sqlite3_finalize(st);
 }
 
-/* chart writes a line chart of the N series S (or, STACKED, a stacked area
- * chart) over the time they span. */
+enum chart_kind { CHART_LINE, CHART_LOG, CHART_STACKED };
+
+/* chart_of writes a chart of the N series S over the time they span: lines
+ * (on a log value axis with CHART_LOG) or stacked areas. */
 static void chart_of(struct report *r, const char *y_label, struct series *s, size_t n,
-		     bool stacked)
+		     enum chart_kind kind)
 {
 	struct svg_series v[16];
 	if (n > 16)
@@ -121,9 +123,9 @@ static void chart_of(struct report *r, const char *y_label, struct series *s, si
 		lo -= (60e6 - (hi - lo)) / 2;
 		hi = lo + 60e6;
 	}
-	struct svg_chart c = {CHART_W, CHART_H, lo, hi, y_label};
+	struct svg_chart c = {CHART_W, CHART_H, lo, hi, y_label, kind == CHART_LOG};
 	fputs("<div class=\"chart\">", r->out);
-	if (stacked)
+	if (kind == CHART_STACKED)
 		svg_area_chart(r->out, &c, v, n);
 	else
 		svg_line_chart(r->out, &c, v, n);
@@ -132,7 +134,7 @@ static void chart_of(struct report *r, const char *y_label, struct series *s, si
 
 static void chart(struct report *r, const char *y_label, struct series *s, size_t n)
 {
-	chart_of(r, y_label, s, n, false);
+	chart_of(r, y_label, s, n, CHART_LINE);
 }
 
 static void text(struct report *r, const char *s)
@@ -361,7 +363,8 @@ static void section_checkouts(struct report *r)
 			r->failed = true;
 		for (int i = 0; i < 4; i++)
 			fill_gaps(&s[i], NAN);
-		chart(r, "checkout duration, ms", s, 4);
+		/* log scale: a p50 of 1 ms and a max of minutes both read */
+		chart_of(r, "checkout duration, ms (log scale)", s, 4, CHART_LOG);
 		for (int i = 0; i < 4; i++) {
 			free(s[i].x);
 			free(s[i].y);
@@ -465,7 +468,7 @@ static void section_top(struct report *r)
 			"<h3>Execution time per sampling interval, top %zu by total time, "
 			"stacked</h3>\n",
 			ns);
-		chart_of(r, "execution ms per interval", s, ns, true);
+		chart_of(r, "execution ms per interval", s, ns, CHART_STACKED);
 		fputs("<h3>Top 20 by total execution time</h3>\n<table><tr><th>#</th>"
 		      "<th>total ms</th><th>calls</th><th>mean ms</th><th>rows</th><th>hit%</th>"
 		      "<th>database</th><th>statement</th></tr>\n",

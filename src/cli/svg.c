@@ -119,13 +119,21 @@ static double plot_y1(void)
 	return MARGIN_TOP;
 }
 
+/* y_pixel maps value V onto chart C's value axis YS. */
+static double y_pixel(const struct svg_chart *c, const struct svg_scale *ys, double v)
+{
+	if (c->log_y)
+		v = v > 0 ? log10(v) : ys->lo;
+	return svg_map(v, ys->lo, ys->hi, plot_y0(c), plot_y1());
+}
+
 void svg_points(FILE *out, const struct svg_chart *c, const struct svg_scale *ys, const double *x,
 		const double *y, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		fprintf(out, "%s%.2f,%.2f", i ? " " : "",
 			svg_map(x[i], c->x_lo, c->x_hi, plot_x0(), plot_x1(c)),
-			svg_map(y[i], ys->lo, ys->hi, plot_y0(c), plot_y1()));
+			y_pixel(c, ys, y[i]));
 }
 
 static void time_label(FILE *out, double us, bool with_date)
@@ -154,7 +162,9 @@ static void frame(FILE *out, const struct svg_chart *c, const struct svg_scale *
 			"<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#ddd\"/>"
 			"<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"end\">%g</text>\n",
 			plot_x0(), y, plot_x1(c), y, plot_x0() - 4, y + 4,
-			fabs(v) < ys->step / 1e6 ? 0 : v);
+			c->log_y                   ? pow(10, round(v))
+			: fabs(v) < ys->step / 1e6 ? 0
+						   : v);
 	}
 	/* time axis: five labels, the date too when the window spans days */
 	bool with_date = c->x_hi - c->x_lo > 86400e6;
@@ -211,7 +221,7 @@ void svg_line_chart(FILE *out, const struct svg_chart *c, const struct svg_serie
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = 0; j < series[i].n; j++) {
 			double v = series[i].y[j];
-			if (isnan(v))
+			if (isnan(v) || (c->log_y && !(v > 0)))
 				continue;
 			if (!any || v < lo)
 				lo = v;
@@ -220,7 +230,14 @@ void svg_line_chart(FILE *out, const struct svg_chart *c, const struct svg_serie
 			any = true;
 		}
 	struct svg_scale ys;
-	svg_scale_nice(lo, hi, 5, &ys);
+	if (c->log_y) {
+		ys.lo = any ? floor(log10(lo)) : 0;
+		ys.hi = any ? ceil(log10(hi)) : 1;
+		if (ys.hi <= ys.lo)
+			ys.hi = ys.lo + 1;
+		ys.step = 1;
+	} else
+		svg_scale_nice(lo, hi, 5, &ys);
 	frame(out, c, &ys, n);
 	axes(out, c);
 	for (size_t i = 0; i < n; i++) {
@@ -241,8 +258,7 @@ void svg_line_chart(FILE *out, const struct svg_chart *c, const struct svg_serie
 				fprintf(out,
 					"<circle cx=\"%.2f\" cy=\"%.2f\" r=\"3\" fill=\"%s\"/>\n",
 					svg_map(s->x[a], c->x_lo, c->x_hi, plot_x0(), plot_x1(c)),
-					svg_map(s->y[a], ys.lo, ys.hi, plot_y0(c), plot_y1()),
-					svg_color(i));
+					y_pixel(c, &ys, s->y[a]), svg_color(i));
 			else {
 				fprintf(out,
 					"<polyline fill=\"none\" stroke=\"%s\" "

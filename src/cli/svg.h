@@ -2,6 +2,7 @@
  * axis scales, SVG line and stacked area charts, written straight to a FILE. */
 #ifndef PGLG_CLI_SVG_H
 #define PGLG_CLI_SVG_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -37,15 +38,20 @@ struct svg_series {
 
 /* A line chart WIDTH x HEIGHT pixels (plot and axes; the legend adds
  * below), X from X_LO to X_HI in microseconds since the epoch (labels in
- * UTC), Y_LABEL on the value axis. */
+ * UTC), Y_LABEL on the value axis. LOG_Y (line charts only): the value
+ * axis is logarithmic, whole powers of ten from the decade of the
+ * smallest positive value to that of the largest; a value <= 0 sits on
+ * the bottom. */
 struct svg_chart {
 	int width, height;
 	double x_lo, x_hi;
 	const char *y_label;
+	bool log_y;
 };
 
 /* svg_points writes the "points" of one polyline: x,y pairs in pixels of
- * chart C with value scale YS, two decimals, space separated. */
+ * chart C with value scale YS (on a LOG_Y chart, YS is in decades: log10
+ * of the values), two decimals, space separated. */
 void svg_points(FILE *out, const struct svg_chart *c, const struct svg_scale *ys, const double *x,
 		const double *y, size_t n);
 

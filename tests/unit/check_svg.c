@@ -156,6 +156,32 @@ START_TEST(test_line_chart_gap)
 }
 END_TEST
 
+START_TEST(test_line_chart_log)
+{
+	/* plot area: y (200-36)=164 (bottom) .. 12 (top); 0.5 to 250: decades
+	 * 0.1 .. 1000, four of them, 38 pixels each */
+	struct svg_chart c = {400, 200, 0, 60e6, "ms", true};
+	double x[] = {0, 30e6, 60e6}, y[] = {0.5, 1, 250}, x1[] = {30e6}, y1[] = {0};
+	struct svg_series s[] = {{"p50", x, y, 3}, {"zero", x1, y1, 1}};
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	svg_line_chart(f, &c, s, 2);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(buf, ">0.1</text>"));
+	ck_assert_ptr_nonnull(strstr(buf, ">1</text>"));
+	ck_assert_ptr_nonnull(strstr(buf, ">1000</text>"));
+	ck_assert_ptr_null(strstr(buf, ">10000</text>"));
+	/* 1 ms: one decade above the bottom */
+	ck_assert_ptr_nonnull(strstr(buf, " 224.00,126.00 "));
+	/* 0 cannot be drawn on a log axis: it sits on the bottom */
+	ck_assert_ptr_nonnull(strstr(buf, "cy=\"164.00\""));
+	ck_assert_ptr_null(strstr(buf, "nan"));
+	ck_assert_ptr_null(strstr(buf, "inf"));
+	free(buf);
+}
+END_TEST
+
 START_TEST(test_stack)
 {
 	/* a: at 10, 20, 30; b: at 20, 40 (missing points count 0) */
@@ -210,6 +236,7 @@ static Suite *svg_suite(void)
 	tcase_add_test(tc, test_points);
 	tcase_add_test(tc, test_line_chart);
 	tcase_add_test(tc, test_line_chart_gap);
+	tcase_add_test(tc, test_line_chart_log);
 	tcase_add_test(tc, test_stack);
 	tcase_add_test(tc, test_area_chart);
 	suite_add_tcase(s, tc);
