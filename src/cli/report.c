@@ -376,6 +376,50 @@ static void section_checkouts(struct report *r)
 	finish(r, pools, step);
 }
 
+/* others fills *OTHER with what the N top series S leave of every
+ * interval's execution time (all statements) and returns whether any is
+ * left: the stack's top edge is then the whole workload's time. */
+static bool others(struct report *r, const struct series *s, size_t n, struct series *other)
+{
+	sqlite3_stmt *st = prepare(r, "SELECT i.end_us, sum(s.total_exec_time)"
+				      " FROM statement_samples AS s"
+				      " JOIN sample_intervals AS i ON i.id = s.interval_id"
+				      " WHERE i.end_us >= ?1 GROUP BY i.end_us ORDER BY i.end_us");
+	if (!st)
+		return false;
+	struct svg_series v[TOP_CHART];
+	for (size_t i = 0; i < n && i < TOP_CHART; i++)
+		v[i] = (struct svg_series){s[i].name, s[i].x, s[i].y, s[i].n};
+	double *x, *y;
+	size_t u = svg_stack(v, n, &x, &y), k = 0;
+	bool any = false;
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		double at = (double)sqlite3_column_int64(st, 0);
+		double rest = sqlite3_column_double(st, 1);
+		while (k < u && x[k] < at)
+			k++;
+		if (k < u && x[k] == at)
+			rest -= y[(n - 1) * u + k];
+		if (rest < 1e-6) /* rounding: the top statements are all of it */
+			rest = 0;
+		else
+			any = true;
+		series_add(other, at, rest);
+	}
+	finish(r, st, step);
+	free(x);
+	free(y);
+	if (any && !(other->name = strdup("all other statements")))
+		any = false;
+	if (!any) {
+		free(other->x);
+		free(other->y);
+		memset(other, 0, sizeof(*other));
+	}
+	return any;
+}
+
 static const char top_sql[] =
 	"SELECT s.queryid, s.userid, s.dbid, i.dbname, t.query,"
 	" sum(s.calls), sum(s.total_exec_time), sum(s.rows),"
@@ -402,7 +446,7 @@ static void section_top(struct report *r)
 		sqlite3_finalize(ts);
 		return;
 	}
-	struct series s[TOP_CHART];
+	struct series s[TOP_CHART + 1];
 	memset(s, 0, sizeof(s));
 	size_t ns = 0;
 	int step, n = 0;
@@ -468,6 +512,8 @@ static void section_top(struct report *r)
 			"<h3>Execution time per sampling interval, top %zu by total time, "
 			"stacked</h3>\n",
 			ns);
+		if (ns && others(r, s, ns, &s[ns]))
+			ns++;
 		chart_of(r, "execution ms per interval", s, ns, CHART_STACKED);
 		fputs("<h3>Top 20 by total execution time</h3>\n<table><tr><th>#</th>"
 		      "<th>total ms</th><th>calls</th><th>mean ms</th><th>rows</th><th>hit%</th>"

@@ -277,6 +277,12 @@ def test_sections_and_charts(report, cluster):
     row = [l for l in top.splitlines() if "lg_report_t WHERE id = $1" in l and "<tr>" in l]
     assert len(row) == 1, top[-3000:]
     assert '<td class="n">180</td>' in row[0], row
+    # the stacked chart: the top 5, and the rest of the 14 statements as one
+    # band on top, so that the stack's edge is the whole workload's time
+    chart = top[top.index("<svg "):top.index("</svg>")]
+    assert chart.count("<polygon ") == 6, chart.count("<polygon ")
+    assert ">all other statements</text>" in chart
+    assert "execution ms per interval" in chart
 
 
 def test_database_text_escaped(report):
