@@ -1,6 +1,7 @@
 /* pglifeguard-cli: durations, JSON strings and one-line texts. */
 #include "output.h"
 #include <getopt.h>
+#include <libpq-fe.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include "cli.h"
@@ -146,4 +147,33 @@ struct store *cli_open_store(const char *path)
 		free(err);
 	}
 	return store;
+}
+
+PGconn *cli_connect_db(const char *cmd, const char *conninfo)
+{
+	char app[64];
+	snprintf(app, sizeof(app), "pglifeguard-cli %s", cmd);
+	/* CONNINFO may be a string or a URI; libpq's PG* variables fill in */
+	const char *keys[] = {"dbname", "fallback_application_name", NULL};
+	const char *vals[] = {conninfo, app, NULL};
+	PGconn *conn = PQconnectdbParams(keys, vals, 1);
+	if (PQstatus(conn) != CONNECTION_OK) {
+		/* libpq's message names host and port, never the password */
+		fprintf(stderr, "pglifeguard-cli %s: cannot connect: %s", cmd,
+			PQerrorMessage(conn));
+		PQfinish(conn);
+		return NULL;
+	}
+	return conn;
+}
+
+void cli_human_size(double bytes, char *buf, size_t size)
+{
+	const char *unit[] = {"B", "kB", "MB", "GB", "TB"};
+	int u = 0;
+	while (bytes >= 1024 && u < 4) {
+		bytes /= 1024;
+		u++;
+	}
+	snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", bytes, unit[u]);
 }

@@ -2,7 +2,9 @@
  * command line, JSON strings, one-line query texts. */
 #ifndef PGLG_CLI_OUTPUT_H
 #define PGLG_CLI_OUTPUT_H
+#include <libpq-fe.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include "timeutil.h"
 
@@ -31,4 +33,15 @@ int cli_window_options(const char *cmd, const char *usage, int argc, char **argv
 /* cli_open_store opens PATH read-only; on failure prints why to stderr
  * and returns NULL (exit with CLI_STORE). */
 struct store *cli_open_store(const char *path);
+
+/* cli_connect_db connects to CONNINFO (a libpq string or URI, "" for
+ * libpq's PG* variables alone), application_name "pglifeguard-cli CMD"
+ * unless CONNINFO names one. Returns the connection, which the caller
+ * closes with PQfinish, or NULL after printing why (CMD names the command;
+ * never the password) to stderr. */
+PGconn *cli_connect_db(const char *cmd, const char *conninfo);
+
+/* cli_human_size writes BYTES to BUF (SIZE bytes) for people: "512 B",
+ * "1.5 MB". */
+void cli_human_size(double bytes, char *buf, size_t size);
 #endif

@@ -1,7 +1,10 @@
 /* pglifeguard-cli report: one self-contained HTML file (inline CSS and
- * SVG, no script, nothing fetched) with the store's window: pools, top
- * statements, lock waits, leaks and alerts. */
+ * SVG, no script, nothing fetched) with the store's window: pools,
+ * checkout percentiles, top statements, lock waits, leaks, alerts, and
+ * suggestions (index ones with -d). */
 #include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +12,10 @@
 #include <time.h>
 #include "cli.h"
 #include "clifmt.h"
+#include "output.h"
 #include "svg.h"
+#include "advisor/advisor.h"
+#include "advisor/findings.h"
 
 #define CHART_W 1000
 #define CHART_H 260
@@ -58,6 +64,8 @@ struct report {
 	FILE *out;
 	sqlite3 *db;
 	usec_t from, to;
+	PGconn *conn; /* -d: the database to advise, else NULL */
+	int timeout_ms; /* statement_timeout of the advisors' statements */
 	bool failed;
 };
 
@@ -84,7 +92,12 @@ static void finish(struct report *r, sqlite3_stmt *st, int step)
 	sqlite3_finalize(st);
 }
 
-static void chart(struct report *r, const char *y_label, struct series *s, size_t n)
+enum chart_kind { CHART_LINE, CHART_LOG, CHART_STACKED };
+
+/* chart_of writes a chart of the N series S over the time they span: lines
+ * (on a log value axis with CHART_LOG) or stacked areas. */
+static void chart_of(struct report *r, const char *y_label, struct series *s, size_t n,
+		     enum chart_kind kind)
 {
 	struct svg_series v[16];
 	if (n > 16)
@@ -110,10 +123,18 @@ static void chart(struct report *r, const char *y_label, struct series *s, size_
 		lo -= (60e6 - (hi - lo)) / 2;
 		hi = lo + 60e6;
 	}
-	struct svg_chart c = {CHART_W, CHART_H, lo, hi, y_label};
+	struct svg_chart c = {CHART_W, CHART_H, lo, hi, y_label, kind == CHART_LOG};
 	fputs("<div class=\"chart\">", r->out);
-	svg_line_chart(r->out, &c, v, n);
+	if (kind == CHART_STACKED)
+		svg_area_chart(r->out, &c, v, n);
+	else
+		svg_line_chart(r->out, &c, v, n);
 	fputs("</div>\n", r->out);
+}
+
+static void chart(struct report *r, const char *y_label, struct series *s, size_t n)
+{
+	chart_of(r, y_label, s, n, CHART_LINE);
 }
 
 static void text(struct report *r, const char *s)
@@ -149,10 +170,11 @@ static void empty(struct report *r, const char *why)
 	fputs("</p>\n", r->out);
 }
 
-/* zero_gaps drops S to zero across gaps of more than twice its shortest
+/* fill_gaps puts VALUE into S across gaps of more than twice its shortest
  * sample spacing: a pool without clients or servers writes no sample, and
- * a line straight across the gap would claim it stayed busy. */
-static void zero_gaps(struct series *s)
+ * a line straight across the gap would claim it stayed busy (VALUE 0) or
+ * that checkouts went on ending (VALUE NaN: the line breaks there). */
+static void fill_gaps(struct series *s, double value)
 {
 	double step = 0;
 	for (size_t i = 1; i < s->n; i++) {
@@ -165,8 +187,8 @@ static void zero_gaps(struct series *s)
 	struct series z = {.name = s->name};
 	for (size_t i = 0; i < s->n; i++) {
 		if (i && s->x[i] - s->x[i - 1] > 2 * step) {
-			series_add(&z, s->x[i - 1] + step, 0);
-			series_add(&z, s->x[i] - step, 0);
+			series_add(&z, s->x[i - 1] + step, value);
+			series_add(&z, s->x[i] - step, value);
 		}
 		series_add(&z, s->x[i], s->y[i]);
 	}
@@ -220,7 +242,7 @@ static void section_pools(struct report *r)
 		if (s2 != SQLITE_DONE)
 			r->failed = true;
 		for (int i = 0; i < 4; i++)
-			zero_gaps(&s[i]);
+			fill_gaps(&s[i], 0);
 		chart(r, "connections", s, 4);
 		for (int i = 0; i < 4; i++) {
 			free(s[i].x);
@@ -236,12 +258,166 @@ static void section_pools(struct report *r)
 	finish(r, pools, step);
 }
 
+/* ms_cell writes microseconds column COL of ST as milliseconds, or "-"
+ * when NULL. */
+static void ms_cell(struct report *r, sqlite3_stmt *st, int col)
+{
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		fputs("<td class=\"n\">-</td>", r->out);
+	else
+		fprintf(r->out, "<td class=\"n\">%.3f</td>",
+			(double)sqlite3_column_int64(st, col) / 1e3);
+}
+
+/* Checkouts: the pooler's per-interval percentiles of the time clients
+ * held a server connection, one chart per pool and a table. */
 static void section_checkouts(struct report *r)
 {
 	fputs("<h2 id=\"checkouts\">Checkout duration percentiles</h2>\n", r->out);
-	empty(r, "Not available: the store keeps no checkout durations (only leaks, below). "
-		 "Live percentiles are in the pooler's /metrics "
-		 "(histogram pglifeguard_pool_checkout_duration_seconds) and SHOW CHECKOUTS.");
+	sqlite3_stmt *pools =
+		prepare(r, "SELECT database, username, sum(checkouts), count(checkout_p50_us),"
+			   " max(checkout_p50_us), max(checkout_p95_us), max(checkout_p99_us),"
+			   " max(checkout_max_us) FROM pool_samples WHERE at_us >= ?1"
+			   " GROUP BY database, username"
+			   " HAVING sum(checkouts) > 0 OR count(checkout_p50_us) > 0"
+			   " ORDER BY max(checkout_p99_us) DESC, 1, 2");
+	sqlite3_stmt *st = prepare(r, "SELECT at_us, checkout_p50_us, checkout_p95_us,"
+				      " checkout_p99_us, checkout_max_us FROM pool_samples"
+				      " WHERE at_us >= ?1 AND database = ?2 AND username = ?3"
+				      " ORDER BY at_us");
+	if (!pools || !st) {
+		sqlite3_finalize(pools);
+		sqlite3_finalize(st);
+		return;
+	}
+	int step, n = 0;
+	while ((step = sqlite3_step(pools)) == SQLITE_ROW) {
+		if (n++ == 0)
+			fputs("<p>Each pool sample carries the percentiles of the checkouts (a "
+			      "client holding a server connection) that ended in the "
+			      "sample_interval before it. Percentiles of different intervals "
+			      "do not add up to the window's percentile: the table shows the "
+			      "highest per-interval value, an upper bound of the window's (no "
+			      "interval had more than 1% of its checkouts above the highest p99, "
+			      "so neither had the window); max is exact.</p>\n"
+			      "<table><tr><th>database / user</th><th>checkouts</th>"
+			      "<th>intervals with checkouts</th><th>p50 ms (at most)</th>"
+			      "<th>p95 ms (at most)</th><th>p99 ms (at most)</th>"
+			      "<th>max ms</th></tr>\n",
+			      r->out);
+		fputs("<tr><td>", r->out);
+		text(r, (const char *)sqlite3_column_text(pools, 0));
+		fputs(" / ", r->out);
+		text(r, (const char *)sqlite3_column_text(pools, 1));
+		fprintf(r->out, "</td><td class=\"n\">%lld</td><td class=\"n\">%lld</td>",
+			(long long)sqlite3_column_int64(pools, 2),
+			(long long)sqlite3_column_int64(pools, 3));
+		for (int c = 4; c < 8; c++)
+			ms_cell(r, pools, c);
+		fputs("</tr>\n", r->out);
+	}
+	if (n)
+		fputs("</table>\n", r->out);
+	else
+		empty(r, "No checkout ended in the window (or the pooler writing the store does "
+			 "not record checkout durations). Live percentiles are in the pooler's "
+			 "/metrics (histogram pglifeguard_pool_checkout_duration_seconds).");
+	finish(r, pools, step);
+	if (r->failed || !n) {
+		sqlite3_finalize(st);
+		return;
+	}
+	/* the charts, same order as the table */
+	pools = prepare(r, "SELECT database, username FROM pool_samples WHERE at_us >= ?1"
+			   " GROUP BY database, username"
+			   " HAVING sum(checkouts) > 0 OR count(checkout_p50_us) > 0"
+			   " ORDER BY max(checkout_p99_us) DESC, 1, 2");
+	if (!pools) {
+		sqlite3_finalize(st);
+		return;
+	}
+	n = 0;
+	while ((step = sqlite3_step(pools)) == SQLITE_ROW) {
+		if (n++ >= MAX_POOLS)
+			continue;
+		const char *dbname = (const char *)sqlite3_column_text(pools, 0);
+		const char *user = (const char *)sqlite3_column_text(pools, 1);
+		fputs("<h3>", r->out);
+		text(r, dbname);
+		fputs(" / ", r->out);
+		text(r, user);
+		fputs(": checkout duration per interval</h3>\n", r->out);
+		struct series s[4] = {
+			{.name = "p50"}, {.name = "p95"}, {.name = "p99"}, {.name = "max"}};
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 2, dbname, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 3, user, -1, SQLITE_TRANSIENT);
+		int s2;
+		while ((s2 = sqlite3_step(st)) == SQLITE_ROW)
+			for (int i = 0; i < 4; i++)
+				series_add(&s[i], (double)sqlite3_column_int64(st, 0),
+					   sqlite3_column_type(st, i + 1) == SQLITE_NULL
+						   ? NAN
+						   : (double)sqlite3_column_int64(st, i + 1) / 1e3);
+		if (s2 != SQLITE_DONE)
+			r->failed = true;
+		for (int i = 0; i < 4; i++)
+			fill_gaps(&s[i], NAN);
+		/* log scale: a p50 of 1 ms and a max of minutes both read */
+		chart_of(r, "checkout duration, ms (log scale)", s, 4, CHART_LOG);
+		for (int i = 0; i < 4; i++) {
+			free(s[i].x);
+			free(s[i].y);
+		}
+	}
+	if (n > MAX_POOLS)
+		fprintf(r->out, "<p>%d more pools not charted.</p>\n", n - MAX_POOLS);
+	sqlite3_finalize(st);
+	finish(r, pools, step);
+}
+
+/* others fills *OTHER with what the N top series S leave of every
+ * interval's execution time (all statements) and returns whether any is
+ * left: the stack's top edge is then the whole workload's time. */
+static bool others(struct report *r, const struct series *s, size_t n, struct series *other)
+{
+	sqlite3_stmt *st = prepare(r, "SELECT i.end_us, sum(s.total_exec_time)"
+				      " FROM statement_samples AS s"
+				      " JOIN sample_intervals AS i ON i.id = s.interval_id"
+				      " WHERE i.end_us >= ?1 GROUP BY i.end_us ORDER BY i.end_us");
+	if (!st)
+		return false;
+	struct svg_series v[TOP_CHART];
+	for (size_t i = 0; i < n && i < TOP_CHART; i++)
+		v[i] = (struct svg_series){s[i].name, s[i].x, s[i].y, s[i].n};
+	double *x, *y;
+	size_t u = svg_stack(v, n, &x, &y), k = 0;
+	bool any = false;
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		double at = (double)sqlite3_column_int64(st, 0);
+		double rest = sqlite3_column_double(st, 1);
+		while (k < u && x[k] < at)
+			k++;
+		if (k < u && x[k] == at)
+			rest -= y[(n - 1) * u + k];
+		if (rest < 1e-6) /* rounding: the top statements are all of it */
+			rest = 0;
+		else
+			any = true;
+		series_add(other, at, rest);
+	}
+	finish(r, st, step);
+	free(x);
+	free(y);
+	if (any && !(other->name = strdup("all other statements")))
+		any = false;
+	if (!any) {
+		free(other->x);
+		free(other->y);
+		memset(other, 0, sizeof(*other));
+	}
+	return any;
 }
 
 static const char top_sql[] =
@@ -270,7 +446,7 @@ static void section_top(struct report *r)
 		sqlite3_finalize(ts);
 		return;
 	}
-	struct series s[TOP_CHART];
+	struct series s[TOP_CHART + 1];
 	memset(s, 0, sizeof(s));
 	size_t ns = 0;
 	int step, n = 0;
@@ -312,7 +488,7 @@ static void section_top(struct report *r)
 			size_t len = 0;
 			FILE *m = open_memstream(&name, &len);
 			if (m) {
-				/* raw text: svg_line_chart escapes legends */
+				/* raw text: the chart escapes legends */
 				fprintf(m, "#%d (%.0f ms) %.100s", n, total,
 					query ? query : "(text not stored yet)");
 				fclose(m);
@@ -333,9 +509,12 @@ static void section_top(struct report *r)
 	fclose(t);
 	if (n) {
 		fprintf(out,
-			"<h3>Execution time per sampling interval, top %zu by total time</h3>\n",
+			"<h3>Execution time per sampling interval, top %zu by total time, "
+			"stacked</h3>\n",
 			ns);
-		chart(r, "ms per interval", s, ns);
+		if (ns && others(r, s, ns, &s[ns]))
+			ns++;
+		chart_of(r, "execution ms per interval", s, ns, CHART_STACKED);
 		fputs("<h3>Top 20 by total execution time</h3>\n<table><tr><th>#</th>"
 		      "<th>total ms</th><th>calls</th><th>mean ms</th><th>rows</th><th>hit%</th>"
 		      "<th>database</th><th>statement</th></tr>\n",
@@ -504,12 +683,185 @@ static void section_alerts(struct report *r)
 	finish(r, st, step);
 }
 
+/* The advisor's index suggestions (advisor.h), with -d only. */
+static void index_suggestions(struct report *r, const struct advisor_result *a)
+{
+	char size[32];
+	fputs("<h3>Index suggestions for database ", r->out);
+	text(r, a->database);
+	fprintf(r->out,
+		"</h3>\n<p>%ld statements of this database in the window, %ld of them parsed "
+		"and planned; each suggestion was checked with hypopg: the planner's cost of "
+		"the statements it helps dropped at least %gx with it.</p>\n",
+		a->statements, a->analyzed, ADVISOR_MIN_GAIN);
+	if (!a->statements)
+		empty(r, "No statements of this database sampled in the window (is it in "
+			 "monitor_databases, and pg_stat_statements installed?).");
+	else if (!a->nsuggestions)
+		empty(r, "No index would make the window's statements meaningfully cheaper.");
+	else
+		fputs("<table><tr><th>#</th><th>to run</th><th>saved ms (est.)</th>"
+		      "<th>size (est.)</th><th>reads helped</th><th>writes to the table</th>"
+		      "</tr>\n",
+		      r->out);
+	for (size_t i = 0; i < a->nsuggestions; i++) {
+		const struct advisor_suggestion *s = &a->suggestions[i];
+		cli_human_size(s->size_bytes, size, sizeof(size));
+		fprintf(r->out, "<tr><td class=\"n\">%zu</td><td class=\"q\">", i + 1);
+		text(r, s->create_sql);
+		fprintf(r->out,
+			";</td><td class=\"n\">%.1f</td><td class=\"n\">%s</td>"
+			"<td class=\"n\">%lld</td><td class=\"n\">%lld</td></tr>\n"
+			"<tr><td></td><td colspan=\"5\"><table class=\"sub\"><tr><th>queryid</th>"
+			"<th>cost before</th><th>cost after</th><th>calls</th><th>total ms</th>"
+			"<th>statement helped</th></tr>\n",
+			s->saved_ms, size, s->read_calls, s->write_calls);
+		for (size_t k = 0; k < s->nhelped; k++) {
+			const struct advisor_helped *h = &s->helped[k];
+			fprintf(r->out,
+				"<tr><td class=\"n\">%" PRId64 "</td><td class=\"n\">%.1f</td>"
+				"<td class=\"n\">%.1f</td><td class=\"n\">%lld</td>"
+				"<td class=\"n\">%.1f</td><td class=\"q\">",
+				h->queryid, h->cost_before, h->cost_after, h->calls, h->total_ms);
+			svg_escape(r->out, h->query, 300);
+			fputs("</td></tr>\n", r->out);
+		}
+		fputs("</table></td></tr>\n", r->out);
+	}
+	if (a->nsuggestions)
+		fputs("</table>\n<p>CREATE INDEX CONCURRENTLY cannot run in a transaction block; "
+		      "pglifeguard-cli suggest --apply-sql writes them as a script.</p>\n",
+		      r->out);
+	if (a->nrejected)
+		fprintf(r->out,
+			"<p>%zu candidates rejected (pglifeguard-cli suggest --json says "
+			"why).</p>\n",
+			a->nrejected);
+	for (size_t i = 0; i < a->nanalyzed_tables; i++) {
+		fputs("<p>Ran ANALYZE on ", r->out);
+		text(r, a->analyzed_tables[i]);
+		fputs(" (never analyzed).</p>\n", r->out);
+	}
+	fputs("<h3>Unused indexes</h3>\n", r->out);
+	if (!a->nunused)
+		empty(r, "None (no index without scans since the statistics were reset, unique "
+			 "ones aside).");
+	else
+		fputs("<table><tr><th>index</th><th>table</th><th>size</th><th>scans</th>"
+		      "<th>definition</th></tr>\n",
+		      r->out);
+	for (size_t i = 0; i < a->nunused; i++) {
+		const struct advisor_index *x = &a->unused[i];
+		cli_human_size((double)x->size_bytes, size, sizeof(size));
+		fputs("<tr><td>", r->out);
+		text(r, x->index);
+		fputs("</td><td>", r->out);
+		text(r, x->table);
+		fprintf(r->out,
+			"</td><td class=\"n\">%s</td><td class=\"n\">%lld</td><td class=\"q\">",
+			size, x->scans);
+		text(r, x->definition);
+		fputs("</td></tr>\n", r->out);
+	}
+	if (a->nunused)
+		fputs("</table>\n", r->out);
+	fputs("<h3>Redundant indexes</h3>\n", r->out);
+	if (!a->nredundant)
+		empty(r, "None (no index whose keys lead another index).");
+	else
+		fputs("<table><tr><th>index</th><th>table</th><th>size</th><th>covered by</th>"
+		      "<th>definition</th></tr>\n",
+		      r->out);
+	for (size_t i = 0; i < a->nredundant; i++) {
+		const struct advisor_index *x = &a->redundant[i];
+		cli_human_size((double)x->size_bytes, size, sizeof(size));
+		fputs("<tr><td>", r->out);
+		text(r, x->index);
+		fputs("</td><td>", r->out);
+		text(r, x->table);
+		fprintf(r->out, "</td><td class=\"n\">%s</td><td>", size);
+		text(r, x->covered_by);
+		fputs("</td><td class=\"q\">", r->out);
+		text(r, x->definition);
+		fputs("</td></tr>\n", r->out);
+	}
+	if (a->nredundant)
+		fputs("</table>\n", r->out);
+}
+
+/* Query suggestions (findings.h): from the store alone without -d. */
+static void query_suggestions(struct report *r)
+{
+	fputs("<h3 id=\"findings\">Query suggestions</h3>\n", r->out);
+	struct findings_options fo = {.from_us = (int64_t)r->from, .timeout_ms = r->timeout_ms};
+	struct finding *f = NULL;
+	size_t n = 0;
+	char *err = NULL;
+	if (findings_run(r->db, r->conn, &fo, &f, &n, &err) < 0) {
+		fprintf(stderr, "pglifeguard-cli report: query suggestions: %s\n",
+			err ? err : "failed");
+		fputs("<p class=\"bad\">Query suggestions failed: ", r->out);
+		text(r, err ? err : "unknown error");
+		fputs("</p>\n", r->out);
+		free(err);
+		return;
+	}
+	if (!r->conn)
+		fputs("<p>Without -d only the suggestions the store alone supports are shown; "
+		      "those that check the live catalog (a function on an indexed column) "
+		      "need -d CONNINFO.</p>\n",
+		      r->out);
+	if (!n)
+		empty(r, "No query suggestions for the window.");
+	else
+		fputs("<table><tr><th>kind</th><th>database</th><th>subject</th>"
+		      "<th>evidence</th><th>fix</th><th>time at stake ms</th></tr>\n",
+		      r->out);
+	for (size_t i = 0; i < n; i++) {
+		fputs("<tr><td>", r->out);
+		text(r, finding_kind_name(f[i].kind));
+		fputs("</td><td>", r->out);
+		text(r, f[i].database);
+		fputs("</td><td class=\"q\">", r->out);
+		svg_escape(r->out, f[i].subject, 300);
+		fputs("</td><td>", r->out);
+		text(r, f[i].evidence);
+		fputs("</td><td>", r->out);
+		text(r, f[i].fix);
+		fprintf(r->out, "</td><td class=\"n\">%.1f</td></tr>\n", f[i].impact_ms);
+	}
+	if (n)
+		fputs("</table>\n", r->out);
+	findings_free(f, n);
+}
+
 static void section_suggestions(struct report *r)
 {
-	fputs("<h2 id=\"suggestions\">Index suggestions</h2>\n", r->out);
-	empty(r, "The store keeps no suggestions: they are checked live against the database. "
-		 "Run pglifeguard-cli suggest -d CONNINFO (same --since) for index suggestions, "
-		 "unused and redundant indexes.");
+	fputs("<h2 id=\"suggestions\">Suggestions</h2>\n", r->out);
+	if (!r->conn)
+		empty(r, "Index suggestions are checked live against the database: run "
+			 "pglifeguard-cli report -d CONNINFO (or pglifeguard-cli suggest -d "
+			 "CONNINFO, same --since) for index suggestions, unused and redundant "
+			 "indexes.");
+	else {
+		struct advisor_options opt = {.from_us = (int64_t)r->from,
+					      .max_statements = 50,
+					      .timeout_ms = r->timeout_ms,
+					      .analyze = true};
+		struct advisor_result a;
+		char *err = NULL;
+		if (advisor_run(r->conn, r->db, &opt, &a, &err) < 0) {
+			fprintf(stderr, "pglifeguard-cli report: index suggestions: %s\n",
+				err ? err : "failed");
+			fputs("<p class=\"bad\">The index advisor failed: ", r->out);
+			text(r, err ? err : "unknown error");
+			fputs("</p>\n", r->out);
+			free(err);
+		} else
+			index_suggestions(r, &a);
+		advisor_result_free(&a);
+	}
+	query_suggestions(r);
 }
 
 static const char css[] =
@@ -521,7 +873,8 @@ static const char css[] =
 	"td.t{white-space:nowrap}td.q{font-family:monospace;word-break:break-all}"
 	"tr.bad td{background:#fff3f3}tr.ok td{background:#f3fff3}"
 	".empty{color:#666;font-style:italic}.dim{color:#999}nav a{margin-right:12px}"
-	".chart{overflow-x:auto}";
+	".chart{overflow-x:auto}table.sub{font-size:11px}table.sub th{background:#fafafa}"
+	"p.bad{color:#a00}";
 
 static void write_report(struct report *r, const char *store_path)
 {
@@ -557,7 +910,8 @@ static void write_report(struct report *r, const char *store_path)
 
 static void report_usage(FILE *out)
 {
-	fprintf(out, "usage: pglifeguard-cli [-s STORE] report -o FILE.html [--since DURATION]\n");
+	fprintf(out, "usage: pglifeguard-cli [-s STORE] report -o FILE.html [--since DURATION]\n"
+		     "           [-d CONNINFO]\n");
 }
 
 int cli_report(const char *store_path, int argc, char **argv)
@@ -565,14 +919,18 @@ int cli_report(const char *store_path, int argc, char **argv)
 	static const struct option opts[] = {
 		{"output", required_argument, NULL, 'o'},
 		{"since", required_argument, NULL, 'S'},
+		{"dbname", required_argument, NULL, 'd'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	usec_t since = 86400 * USEC_PER_SEC;
-	const char *path = NULL;
+	const char *path = NULL, *conninfo = NULL;
 	int c;
-	while ((c = getopt_long(argc, argv, "o:S:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:S:d:h", opts, NULL)) != -1) {
 		switch (c) {
+		case 'd':
+			conninfo = optarg;
+			break;
 		case 'o':
 			path = optarg;
 			break;
@@ -605,12 +963,17 @@ int cli_report(const char *store_path, int argc, char **argv)
 	struct store *store = cli_open_store(store_path);
 	if (!store)
 		return CLI_STORE;
-	struct report r = {.db = store_db(store), .to = timeutil_wall()};
+	struct report r = {.db = store_db(store), .to = timeutil_wall(), .timeout_ms = 5000};
 	r.from = r.to - since;
+	if (conninfo && !(r.conn = cli_connect_db("report", conninfo))) {
+		store_close(store);
+		return CLI_DB;
+	}
 	/* write beside the target, rename when complete: never a half report */
 	size_t len = strlen(path) + 8;
 	char *tmp = malloc(len);
 	if (!tmp) {
+		PQfinish(r.conn);
 		store_close(store);
 		return CLI_STORE;
 	}
@@ -619,6 +982,7 @@ int cli_report(const char *store_path, int argc, char **argv)
 	if (!r.out) {
 		perror(tmp);
 		free(tmp);
+		PQfinish(r.conn);
 		store_close(store);
 		return CLI_USAGE;
 	}
@@ -626,6 +990,7 @@ int cli_report(const char *store_path, int argc, char **argv)
 	bool write_failed = ferror(r.out) != 0;
 	if (fclose(r.out) != 0)
 		write_failed = true;
+	PQfinish(r.conn);
 	store_close(store);
 	int rc = CLI_OK;
 	if (write_failed) {

@@ -17,13 +17,7 @@
 
 static void human_size(double bytes, char *buf, size_t size)
 {
-	const char *unit[] = {"B", "kB", "MB", "GB", "TB"};
-	int u = 0;
-	while (bytes >= 1024 && u < 4) {
-		bytes /= 1024;
-		u++;
-	}
-	snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", bytes, unit[u]);
+	cli_human_size(bytes, buf, size);
 }
 
 static void print_json(const struct advisor_result *r, usec_t since)
@@ -276,15 +270,8 @@ int cli_suggest(const char *store_path, int argc, char **argv)
 	struct store *store = cli_open_store(store_path);
 	if (!store)
 		return CLI_STORE;
-	/* CONNINFO may be a string or a URI; libpq's PG* variables fill in */
-	const char *keys[] = {"dbname", "fallback_application_name", NULL};
-	const char *vals[] = {conninfo, "pglifeguard-cli suggest", NULL};
-	PGconn *conn = PQconnectdbParams(keys, vals, 1);
-	if (PQstatus(conn) != CONNECTION_OK) {
-		/* libpq's message names host and port, never the password */
-		fprintf(stderr, "pglifeguard-cli suggest: cannot connect: %s",
-			PQerrorMessage(conn));
-		PQfinish(conn);
+	PGconn *conn = cli_connect_db("suggest", conninfo);
+	if (!conn) {
 		store_close(store);
 		return CLI_DB;
 	}

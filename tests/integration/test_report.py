@@ -250,7 +250,11 @@ def test_sections_and_charts(report, cluster):
     pool = text[text.index('id="pools"'):text.index('id="checkouts"')]
     assert "lgtest / lg_plain" in pool and "<svg " in pool
     assert "clients waiting" in pool and "most clients waiting at once: 1" in pool, pool[:500]
-    assert "Not available" in text[text.index('id="checkouts"'):text.index('id="top"')]
+    # this workload's checkouts are the pooler's to record: either the table
+    # or the empty-state text, never nothing
+    checkouts = text[text.index('id="checkouts"'):text.index('id="top"')]
+    assert ("No checkout ended in the window" in checkouts
+            or "<th>p99 ms (at most)</th>" in checkouts), checkouts
     locks = text[text.index('id="locks"'):text.index('id="leaks"')]
     assert "<svg " in locks and "Longest waits" in locks
     assert "UPDATE lg_report_t SET id = id WHERE id = " in locks
@@ -259,7 +263,12 @@ def test_sections_and_charts(report, cluster):
     assert "idle in transaction" in leaks
     alerts = text[text.index('id="alerts"'):text.index('id="suggestions"')]
     assert "pool_utilization" in alerts and "firing" in alerts and "resolved" in alerts
-    assert "pglifeguard-cli suggest -d" in text[text.index('id="suggestions"'):]
+    suggestions = text[text.index('id="suggestions"'):]
+    assert "pglifeguard-cli report -d CONNINFO" in suggestions
+    assert "pglifeguard-cli suggest -d" in suggestions
+    # query suggestions from the store alone are still there without -d
+    assert "Query suggestions" in suggestions and "need -d CONNINFO" in suggestions
+    assert "Index suggestions for database" not in suggestions
     # the top table agrees with the store: the workload's 180 calls
     top = text[text.index('id="top"'):text.index('id="locks"')]
     calls = store_rows(store, "SELECT sum(s.calls) FROM statement_samples s JOIN statements t"
@@ -268,6 +277,12 @@ def test_sections_and_charts(report, cluster):
     row = [l for l in top.splitlines() if "lg_report_t WHERE id = $1" in l and "<tr>" in l]
     assert len(row) == 1, top[-3000:]
     assert '<td class="n">180</td>' in row[0], row
+    # the stacked chart: the top 5, and the rest of the 14 statements as one
+    # band on top, so that the stack's edge is the whole workload's time
+    chart = top[top.index("<svg "):top.index("</svg>")]
+    assert chart.count("<polygon ") == 6, chart.count("<polygon ")
+    assert ">all other statements</text>" in chart
+    assert "execution ms per interval" in chart
 
 
 def test_database_text_escaped(report):
@@ -304,38 +319,199 @@ def test_empty_window(report, tmp_path):
     assert "No lock waits sampled in the window" in text
     assert "No suspected leaks in the window" in text
     assert "No alerts fired or resolved in the window" in text
+    assert "No checkout ended in the window" in text
     assert "<svg " not in text
 
 
-@pytest.mark.skipif(not shutil.which("chromium"),
-                    reason="chromium not installed (optional in contrib/deps.sh)")
-def test_renders_in_chromium(report):
-    _, path, _ = report
+needs_chromium = pytest.mark.skipif(not shutil.which("chromium"),
+                                    reason="chromium not installed (optional in contrib/deps.sh)")
+
+
+def screenshot(path, keep_env=None, height=2400):
+    """Renders PATH in headless Chromium: a 1280 x HEIGHT screenshot's
+    pixel colors, counted. Copied to $KEEP_ENV when that is set."""
     d = tempfile.mkdtemp(prefix="lg-chromium.", dir="/tmp")
     png = os.path.join(d, "report.png")
     try:
         r = subprocess.run(
             ["chromium", "--headless", "--no-sandbox", "--disable-gpu",
              "--user-data-dir=" + os.path.join(d, "profile"), "--screenshot=" + png,
-             "--window-size=1280,2400", "file://" + path],
+             "--window-size=1280,%d" % height, "file://" + path],
             capture_output=True, text=True, timeout=120, env=dict(os.environ, HOME=d))
         assert os.path.exists(png), r.stderr[-2000:]
         assert os.path.getsize(png) > 20000, os.path.getsize(png)
         w, h, rows = png_pixels(png)
-        assert (w, h) == (1280, 2400)
+        assert (w, h) == (1280, height)
         colors = {}
         for row in rows:
             for px in row:
                 colors[px] = colors.get(px, 0) + 1
-        assert len(colors) > 50, len(colors)
-        # series colors: a legend swatch is 120 pixels (12 x 10); blue has
-        # one in each of the three charts (360), red and green one in two
-        # (240): counts well above that are the lines themselves
-        blue, red, green = (0x1f, 0x77, 0xb4), (0xd6, 0x27, 0x28), (0x2c, 0xa0, 0x2c)
-        assert colors.get(red, 0) >= 240, colors.get(red, 0)
-        assert colors.get(green, 0) >= 2 * 240, colors.get(green, 0)
-        assert colors.get(blue, 0) >= 1500, colors.get(blue, 0)
-        if os.environ.get("LG_KEEP_SCREENSHOT"):
-            shutil.copy(png, os.environ["LG_KEEP_SCREENSHOT"])
+        if keep_env and os.environ.get(keep_env):
+            shutil.copy(png, os.environ[keep_env])
+        return colors
     finally:
         shutil.rmtree(d, ignore_errors=True)
+
+
+BLUE, RED, GREEN = (0x1f, 0x77, 0xb4), (0xd6, 0x27, 0x28), (0x2c, 0xa0, 0x2c)
+
+
+@needs_chromium
+def test_renders_in_chromium(report):
+    _, path, _ = report
+    colors = screenshot(path, "LG_KEEP_SCREENSHOT")
+    assert len(colors) > 50, len(colors)
+    # series colors: a legend swatch is 120 pixels (12 x 10); blue has one
+    # in each of the three charts (360), red and green one in two (240):
+    # counts well above that are the lines and the stacked areas themselves
+    assert colors.get(RED, 0) >= 240, colors.get(RED, 0)
+    assert colors.get(GREEN, 0) >= 2 * 240, colors.get(GREEN, 0)
+    assert colors.get(BLUE, 0) >= 1500, colors.get(BLUE, 0)
+
+
+# Checkout percentiles as the pooler writes them (migrate_5.sql): one row
+# per pool sample, NULL percentiles when no checkout ended in the interval.
+# (seconds before now, checkouts, p50, p95, p99, max in microseconds)
+CHECKOUT_ROWS = [
+    (40, 10, 1500, 8000, 12345, 15000),
+    (30, 0, None, None, None, None),
+    (20, 4, 2500, 3000, 20000, 21000),
+    (10, 6, 1000, 2000, 4000, 250000),
+]
+CHECKOUT_POOL = ("ck<db>", "ck&user")
+
+
+@pytest.fixture(scope="module")
+def checkout_report(report):
+    """The report's store copied, plus a pool's checkout percentiles
+    inserted straight into pool_samples; yields (html text, path)."""
+    _, _, store = report
+    d = tempfile.mkdtemp(prefix="lg-report-ck.", dir="/tmp")
+    copy = os.path.join(d, "store.db")
+    src = sqlite3.connect("file:%s?mode=ro" % store, uri=True)
+    dst = sqlite3.connect(copy)
+    src.backup(dst)
+    src.close()
+    now = int(time.time() * 1e6)
+    with dst:
+        for ago, n, p50, p95, p99, mx in CHECKOUT_ROWS:
+            dst.execute(
+                "INSERT INTO pool_samples (at_us, database, username, cl_active, cl_waiting,"
+                " sv_active, sv_idle, sv_used, sv_login, pool_size, maxwait_us, checkouts,"
+                " checkout_p50_us, checkout_p95_us, checkout_p99_us, checkout_max_us)"
+                " VALUES (?, ?, ?, 1, 0, 1, 0, 0, 0, 2, 0, ?, ?, ?, ?, ?)",
+                (now - ago * 1000000, *CHECKOUT_POOL, n, p50, p95, p99, mx))
+    dst.close()
+    out = os.path.join(d, "out.html")
+    r = cli("-s", copy, "report", "-o", out)
+    assert r.returncode == 0, r.stderr
+    with open(out, encoding="utf-8") as f:
+        text = f.read()
+    yield text, out
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def test_checkout_percentiles(checkout_report):
+    text, _ = checkout_report
+    section = text[text.index('id="checkouts"'):text.index('id="top"')]
+    assert "No checkout ended" not in section
+    row = [l for l in section.splitlines() if l.startswith("<tr><td>ck&lt;db&gt; / ck&amp;user")]
+    assert len(row) == 1, section[:3000]
+    # 20 checkouts in 3 intervals (the NULL one had none); the window's
+    # percentiles bounded by the highest interval's: p50 2.5 ms (interval
+    # 3), p95 8 ms (1), p99 20 ms (3); max exact: 250 ms (4)
+    cells = re.findall(r'<td class="n">([^<]*)</td>', row[0])
+    assert cells == ["20", "3", "2.500", "8.000", "20.000", "250.000"], row[0]
+    assert "upper bound" in section
+    # the chart: p50/p95/p99/max in ms, the empty interval a gap (interval 1
+    # alone a dot, 3 and 4 a line)
+    chart = section[section.index("ck&lt;db&gt; / ck&amp;user: checkout duration"):]
+    chart = chart[:chart.index("</svg>")]
+    assert "checkout duration, ms (log scale)" in chart
+    for name in ("p50", "p95", "p99", "max"):
+        assert ">%s</text>" % name in chart, name
+    assert chart.count("<polyline ") == 4 and chart.count("<circle ") == 4, chart
+    # the log value axis: decades from the smallest value (p50 1 ms) to
+    # the max (250 ms)
+    assert ">1</text>" in chart and ">1000</text>" in chart, chart
+    assert ">0.1</text>" not in chart and ">10000</text>" not in chart
+    p = Page()
+    p.feed(text)
+    p.close()
+    assert not p.errors and p.stack == [], (p.errors[:5], p.stack)
+
+
+@needs_chromium
+def test_checkouts_render_in_chromium(report, checkout_report):
+    _, path = checkout_report
+    colors = screenshot(path, "LG_KEEP_SCREENSHOT_CHECKOUTS", height=3200)
+    assert len(colors) > 50, len(colors)
+    # the same page without the checkout chart: the chart adds orange (max)
+    # and green (p99) lines, dots and legend swatches
+    before = screenshot(report[1], height=3200)
+    orange = (0xff, 0x7f, 0x0e)
+    assert colors.get(orange, 0) >= before.get(orange, 0) + 200, \
+        (colors.get(orange, 0), before.get(orange, 0))
+    assert colors.get(GREEN, 0) >= before.get(GREEN, 0) + 200, \
+        (colors.get(GREEN, 0), before.get(GREEN, 0))
+
+
+# The index advisor's planted workload (test_advisor.py): its fixtures
+# build the tables, run the workload through pglifeguard and sample it.
+from test_advisor import PLANTED, advised, store_dir  # noqa: E402,F401
+
+
+def test_suggestions_with_dbname(advised, tmp_path):
+    store, conninfo = advised
+    out = str(tmp_path / "advised.html")
+    r = cli("-s", store, "report", "-o", out, "--since", "1h", "-d", conninfo)
+    assert r.returncode == 0, r.stderr
+    text = open(out, encoding="utf-8").read()
+    section = text[text.index('id="suggestions"'):]
+    assert "Index suggestions for database lgtest" in section
+    assert "report -d CONNINFO" not in section
+    p = Page()
+    p.feed(text)
+    p.close()
+    assert not p.errors and p.stack == [], (p.errors[:5], p.stack)
+    cells = set(t.strip() for t in p.text)
+    # every planted index, with its CREATE INDEX CONCURRENTLY statement
+    for table, (key, where) in PLANTED.items():
+        expected = "CREATE INDEX CONCURRENTLY ON %s (%s)%s;" % (
+            table, key, " WHERE %s" % where if where else "")
+        assert expected in cells, (expected, section[:4000])
+    # escaped on the page: the partial index's quotes
+    assert "WHERE status = &#39;open&#39;;" in section
+    # the decoys get nothing
+    assert "CREATE INDEX CONCURRENTLY ON public.adv_tiny" not in section
+    assert "CREATE INDEX CONCURRENTLY ON public.adv_log" not in section
+    # statements helped with their costs: the lower(email) one
+    helped = section[section.index("public.adv_users (lower(email))"):]
+    helped = helped[:helped.index("</table>")]
+    assert "lower(email) = lower($1)" in helped
+    costs = re.findall(r'<tr><td class="n">-?\d+</td><td class="n">([\d.]+)</td>'
+                       r'<td class="n">([\d.]+)</td>', helped)
+    assert costs and all(float(b) >= 2 * float(a) for b, a in costs), costs
+    # unused and redundant indexes, with their sizes
+    unused = section[section.index("<h3>Unused indexes</h3>"):
+                     section.index("<h3>Redundant indexes</h3>")]
+    assert "<td>public.adv_people_name_idx</td>" in unused, unused
+    assert re.search(r'<td class="n">[\d.]+ (kB|MB)</td>', unused), unused
+    redundant = section[section.index("<h3>Redundant indexes</h3>"):
+                        section.index("Query suggestions")]
+    row = [l for l in redundant.splitlines() if "<td>public.adv_people_name_idx</td>" in l]
+    assert len(row) == 1 and "<td>public.adv_people_name_id_idx</td>" in row[0], redundant
+    # query suggestions, checked against the database this time
+    assert "need -d CONNINFO" not in section
+    assert "Query suggestions" in section
+    if shutil.which("chromium"):
+        colors = screenshot(out, "LG_KEEP_SCREENSHOT_ADVISED")
+        assert len(colors) > 50, len(colors)
+
+
+def test_dbname_unreachable(report, tmp_path):
+    _, _, store = report
+    out = str(tmp_path / "none.html")
+    r = cli("-s", store, "report", "-o", out, "-d", "host=127.0.0.1 port=1 dbname=x")
+    assert r.returncode == 3 and "cannot connect" in r.stderr, r
+    assert not os.path.exists(out)

@@ -1,5 +1,6 @@
 /* Unit tests for the report's chart primitives (src/cli/svg.c). */
 #include <check.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,6 +133,96 @@ START_TEST(test_line_chart)
 }
 END_TEST
 
+START_TEST(test_line_chart_gap)
+{
+	struct svg_chart c = {400, 200, 0, 60e6, "ms"};
+	double x[] = {0, 10e6, 20e6, 30e6, 40e6, 50e6}, y[] = {1, 2, NAN, 3, NAN, 4};
+	struct svg_series s[] = {{"p50", x, y, 6}};
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	svg_line_chart(f, &c, s, 1);
+	fclose(f);
+	/* 1-2 a line, 3 and 4 alone: dots; no NaN leaks into coordinates */
+	const char *p = strstr(buf, "<polyline ");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_ptr_null(strstr(p + 1, "<polyline "));
+	p = strstr(buf, "<circle ");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_ptr_nonnull(strstr(p + 1, "<circle "));
+	ck_assert_ptr_null(strstr(buf, "nan"));
+	ck_assert_ptr_nonnull(strstr(buf, ">4</text>")); /* the scale ignores NaN */
+	free(buf);
+}
+END_TEST
+
+START_TEST(test_line_chart_log)
+{
+	/* plot area: y (200-36)=164 (bottom) .. 12 (top); 0.5 to 250: decades
+	 * 0.1 .. 1000, four of them, 38 pixels each */
+	struct svg_chart c = {400, 200, 0, 60e6, "ms", true};
+	double x[] = {0, 30e6, 60e6}, y[] = {0.5, 1, 250}, x1[] = {30e6}, y1[] = {0};
+	struct svg_series s[] = {{"p50", x, y, 3}, {"zero", x1, y1, 1}};
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	svg_line_chart(f, &c, s, 2);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(buf, ">0.1</text>"));
+	ck_assert_ptr_nonnull(strstr(buf, ">1</text>"));
+	ck_assert_ptr_nonnull(strstr(buf, ">1000</text>"));
+	ck_assert_ptr_null(strstr(buf, ">10000</text>"));
+	/* 1 ms: one decade above the bottom */
+	ck_assert_ptr_nonnull(strstr(buf, " 224.00,126.00 "));
+	/* 0 cannot be drawn on a log axis: it sits on the bottom */
+	ck_assert_ptr_nonnull(strstr(buf, "cy=\"164.00\""));
+	ck_assert_ptr_null(strstr(buf, "nan"));
+	ck_assert_ptr_null(strstr(buf, "inf"));
+	free(buf);
+}
+END_TEST
+
+START_TEST(test_stack)
+{
+	/* a: at 10, 20, 30; b: at 20, 40 (missing points count 0) */
+	double xa[] = {10, 20, 30}, ya[] = {1, 2, 3}, xb[] = {20, 40}, yb[] = {5, 7};
+	struct svg_series s[] = {{"a", xa, ya, 3}, {"b", xb, yb, 2}};
+	double *x, *y;
+	size_t u = svg_stack(s, 2, &x, &y);
+	ck_assert_uint_eq(u, 4);
+	double want_x[] = {10, 20, 30, 40}, want_y[] = {1, 2, 3, 0, 1, 7, 3, 7};
+	for (size_t k = 0; k < 4; k++)
+		ck_assert_double_eq(x[k], want_x[k]);
+	for (size_t k = 0; k < 8; k++)
+		ck_assert_double_eq(y[k], want_y[k]);
+	free(x);
+	free(y);
+	ck_assert_uint_eq(svg_stack(s, 0, &x, &y), 0);
+	ck_assert_ptr_null(x);
+}
+END_TEST
+
+START_TEST(test_area_chart)
+{
+	struct svg_chart c = {400, 200, 0, 60e6, "ms per interval"};
+	double x[] = {0, 30e6, 60e6}, y1[] = {1, 4, 2}, y2[] = {5, 4, 3};
+	struct svg_series s[] = {{"one", x, y1, 3}, {"<two>", x, y2, 3}};
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	svg_area_chart(f, &c, s, 2);
+	fclose(f);
+	const char *p = strstr(buf, "<polygon ");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_ptr_nonnull(strstr(p + 1, "<polygon "));
+	ck_assert_ptr_nonnull(strstr(buf, ">&lt;two&gt;</text>"));
+	/* the axis reads the sum: 8 at 30 s, the top tick (4 alone is not) */
+	ck_assert_ptr_nonnull(strstr(buf, ">8</text>"));
+	ck_assert_ptr_nonnull(strstr(buf, ">ms per interval</text>"));
+	free(buf);
+}
+END_TEST
+
 static Suite *svg_suite(void)
 {
 	Suite *s = suite_create("svg");
@@ -144,6 +235,10 @@ static Suite *svg_suite(void)
 	tcase_add_test(tc, test_map);
 	tcase_add_test(tc, test_points);
 	tcase_add_test(tc, test_line_chart);
+	tcase_add_test(tc, test_line_chart_gap);
+	tcase_add_test(tc, test_line_chart_log);
+	tcase_add_test(tc, test_stack);
+	tcase_add_test(tc, test_area_chart);
 	suite_add_tcase(s, tc);
 	return s;
 }
