@@ -1235,6 +1235,12 @@ int advisor_run(PGconn *conn, sqlite3 *db, const struct advisor_options *opt,
 		size_t n = candidates_build(w->st, &cands);
 		if (n) {
 			w->cost_before = stmt_cost(&a, w, NULL, NULL);
+			/* samples that do not plan (a value the column's type
+			 * rejects): the generic plan, for every candidate alike */
+			if (w->cost_before < 0 && w->samples.n) {
+				samples_set_free(&w->samples);
+				w->cost_before = stmt_cost(&a, w, NULL, NULL);
+			}
 			if (w->cost_before > 0)
 				out->analyzed++;
 		}

@@ -318,3 +318,49 @@ def test_verify_options(sampled_store):
     assert r.returncode == 1 and "bad --lock-timeout" in r.stderr
     r = cli("-s", store, "suggest", "--verify", "--build-timeout", "x", "-d", conninfo)
     assert r.returncode == 1 and "bad --build-timeout" in r.stderr
+
+
+def test_samples_that_do_not_plan(advised, store_dir):
+    """A sampled value the column's type rejects: that statement falls back
+    to the generic plan (and is suggested as without samples)."""
+    store, conninfo = advised
+    bad = with_samples(store, os.path.join(store_dir, "bad.db"), {SKEW: [["not a number"]]})
+    r, doc = suggest(bad, conninfo)
+    assert r.returncode == 0, r.stderr
+    skew = helped(doc, "public.adv_skew")
+    assert skew[SKEW]["planned_with"] == "generic", skew
+    assert skew[SKEW]["parameter_samples"] == 0
+
+
+def test_verify_through_transaction_pooler(sampled_store, cluster, make_pooler):
+    """Through a transaction pooler with one server connection: the
+    verification holds (one transaction) and leaves no session state on
+    that connection. lg_plain may build indexes on adv_accounts only: the
+    other builds fail (must be owner) and say so."""
+    store, conninfo = sampled_store
+    pooler = make_pooler(pool_mode="transaction", default_pool_size=1)
+    via = "host=127.0.0.1 port=%d user=lg_plain dbname=lgtest password=%s" % (
+        pooler.port, cluster.passwords["lg_plain"])
+    cluster.query("ALTER TABLE adv_accounts OWNER TO lg_plain")
+    try:
+        r, doc = suggest(store, via, "--verify")
+    finally:
+        cluster.query("ALTER TABLE adv_accounts OWNER TO postgres")
+    assert r.returncode == 4, (r.returncode, r.stderr)
+    by_table = {s["table"]: s for s in doc["suggestions"]}
+    assert by_table["public.adv_accounts"]["verify"]["error"] is None
+    m = helped(doc, "public.adv_accounts")[ACCOUNTS]["verify"]
+    assert m["measured"] and m["after_ms"] < m["before_ms"], m
+    posts = by_table["public.adv_posts"]["verify"]
+    assert "must be owner" in posts["error"] and not posts["lock_timeout"], posts
+    assert cluster.passwords["lg_plain"] not in r.stderr + r.stdout
+    conn = pooler.connect()
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT current_setting('statement_timeout'), "
+                    "current_setting('lock_timeout'), "
+                    "(SELECT count(*) FROM pg_prepared_statements)")
+        assert cur.fetchone() == ("0", "0", 0)
+    finally:
+        conn.close()
+    no_leftovers(cluster)
