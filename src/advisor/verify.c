@@ -137,11 +137,137 @@ static enum outcome measure(PGconn *conn, const char *text, double *ms, bool *us
 	return out;
 }
 
-/* the texts a statement is measured with: each sample substituted, or the
- * text itself when it has no parameters; NULL with *NOTE when none */
-static char **texts_of(PGconn *conn, const struct advisor_helped *h, size_t *n, bool *writes,
+/* one statement with savepoint protection; the result or NULL */
+static PGresult *try_query(PGconn *conn, const char *sql, int n, const char *const *params)
+{
+	if (!run(conn, "SAVEPOINT lg_verify_draw"))
+		return NULL;
+	PGresult *r = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
+	bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+	run(conn, ok ? "RELEASE SAVEPOINT lg_verify_draw" : "ROLLBACK TO SAVEPOINT lg_verify_draw");
+	if (ok)
+		return r;
+	PQclear(r);
+	return NULL;
+}
+
+static char *table_name(const struct candidates_table *t)
+{
+	char *name = candidates_quote_ident(t->name);
+	if (!t->schema)
+		return name;
+	char *schema = candidates_quote_ident(t->schema);
+	char *q = xprintf("%s.%s", schema, name);
+	free(schema);
+	free(name);
+	return q;
+}
+
+static bool has_column(void *ctx, const struct candidates_table *t, const char *col)
+{
+	char *name = table_name(t);
+	const char *p[2] = {name, col};
+	PGresult *r = try_query(ctx,
+				"SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1)"
+				" AND attname = $2 AND attnum > 0 AND NOT attisdropped",
+				2, p);
+	bool yes = r && PQntuples(r) == 1;
+	PQclear(r);
+	free(name);
+	return yes;
+}
+
+/* draw fills *OUT with values for every parameter of ST taken from the
+ * first row found of each table whose column the parameter is compared
+ * with (`col = $n`; a row matching S's predicate on S's table), LIMIT $n
+ * as ADVISOR_LIMIT_GUESS. False, with *WHY (caller frees), when some
+ * parameter is used otherwise (a range, an expression) or no row fits. */
+static bool draw(PGconn *conn, const struct advisor_suggestion *s, struct candidates_stmt *st,
+		 struct samples_one *out, char **why)
+{
+	candidates_resolve_columns(st, has_column, conn);
+	out->n = st->max_param;
+	out->values = calloc((size_t)st->max_param + 1, sizeof(char *));
+	int *ref_of = calloc((size_t)st->max_param + 1, sizeof(int));
+	if (!out->values || !ref_of)
+		abort();
+	bool ok = true;
+	for (int n = 1; n <= st->max_param && ok; n++) {
+		ref_of[n] = -1;
+		if (n == st->limit_param)
+			continue;
+		for (size_t k = 0; k < st->nrefs && ref_of[n] < 0; k++) {
+			const struct candidates_ref *r = &st->refs[k];
+			if (r->param == n && r->use == CANDIDATES_EQ && !r->is_expr && !r->join &&
+			    r->table >= 0)
+				ref_of[n] = (int)k;
+		}
+		if (ref_of[n] < 0) {
+			*why = xprintf("$%d is not compared with a column", n);
+			ok = false;
+		}
+	}
+	for (int n = 1; n <= st->max_param && ok; n++) {
+		if (n == st->limit_param) {
+			out->values[n - 1] = xprintf("%s", ADVISOR_LIMIT_GUESS);
+			continue;
+		}
+		if (out->values[n - 1])
+			continue;
+		/* one row of this parameter's table gives all of its parameters */
+		int t = st->refs[ref_of[n]].table;
+		char *tname = table_name(&st->tables[t]);
+		const char *cp[2] = {tname, s->table};
+		PGresult *same = try_query(conn, "SELECT to_regclass($1) = to_regclass($2)", 2, cp);
+		bool on_index_table =
+			same && PQntuples(same) == 1 && PQgetvalue(same, 0, 0)[0] == 't';
+		PQclear(same);
+		char *cols = xprintf("%s", ""), *conds = xprintf("%s", "true");
+		int params[64], np = 0;
+		for (int m = n; m <= st->max_param && np < 64; m++) {
+			if (m == st->limit_param || st->refs[ref_of[m]].table != t)
+				continue;
+			const char *col = st->refs[ref_of[m]].expr;
+			char *c2 = xprintf("%s%s%s::text", cols, np ? ", " : "", col);
+			char *d2 = xprintf("%s AND %s IS NOT NULL", conds, col);
+			free(cols);
+			free(conds);
+			cols = c2;
+			conds = d2;
+			params[np++] = m;
+		}
+		char *sql = xprintf("SELECT %s FROM %s WHERE %s%s%s%s LIMIT 1", cols, tname, conds,
+				    on_index_table && s->where ? " AND (" : "",
+				    on_index_table && s->where ? s->where : "",
+				    on_index_table && s->where ? ")" : "");
+		PGresult *r = try_query(conn, sql, 0, NULL);
+		if (r && PQntuples(r) == 1) {
+			for (int i = 0; i < np; i++)
+				out->values[params[i] - 1] = xprintf("%s", PQgetvalue(r, 0, i));
+		} else {
+			*why = xprintf("no row of %s to draw $%d from", tname, n);
+			ok = false;
+		}
+		PQclear(r);
+		free(sql);
+		free(cols);
+		free(conds);
+		free(tname);
+	}
+	free(ref_of);
+	if (!ok)
+		samples_one_free(out);
+	return ok;
+}
+
+/* the texts a statement is measured with: each sample substituted, else
+ * values drawn from the tables (*DRAWN), or the text itself when it has no
+ * parameters; NULL with *NOTE when none */
+static char **texts_of(PGconn *conn, const struct advisor_suggestion *sg,
+		       const struct advisor_helped *h, size_t *n, bool *writes, bool *drawn,
 		       char **note)
 {
+	*drawn = false;
 	*n = 0;
 	*writes = false;
 	char *perr = NULL;
@@ -164,8 +290,20 @@ static char **texts_of(PGconn *conn, const struct advisor_helped *h, size_t *n, 
 			if (t)
 				texts[(*n)++] = t;
 		}
+		struct samples_one one = {NULL, 0};
+		char *why = NULL;
+		if (!*n && draw(conn, sg, st, &one, &why)) {
+			char *t = samples_bind(conn, st, h->query, &one);
+			if (t) {
+				texts[(*n)++] = t;
+				*drawn = true;
+			}
+			samples_one_free(&one);
+		}
 		if (!*n)
-			*note = xprintf("no sampled parameters: not measured");
+			*note = xprintf("no sampled parameters: not measured%s%s%s",
+					why ? " (" : "", why ? why : "", why ? ")" : "");
+		free(why);
 	}
 	candidates_stmt_free(st);
 	if (!*n) {
@@ -233,7 +371,8 @@ int verify_suggestion(PGconn *conn, const struct advisor_suggestion *s,
 	}
 	for (size_t i = 0; i < s->nhelped && !out->error; i++) {
 		struct verify_stmt *v = &out->stmts[i];
-		texts[i] = texts_of(conn, &s->helped[i], &ntexts[i], &v->writes, &v->note);
+		texts[i] = texts_of(conn, s, &s->helped[i], &ntexts[i], &v->writes, &v->drawn,
+				    &v->note);
 		double sum = 0;
 		for (size_t k = 0; k < ntexts[i] && !v->note; k++) {
 			double ms;
@@ -259,7 +398,7 @@ int verify_suggestion(PGconn *conn, const struct advisor_suggestion *s,
 		}
 		if (!v->note && ntexts[i]) {
 			before[i] = sum / (double)ntexts[i];
-			v->runs = s->helped[i].samples.n ? (int)ntexts[i] : 0;
+			v->runs = s->helped[i].samples.n || v->drawn ? (int)ntexts[i] : 0;
 		}
 	}
 	if (out->error)

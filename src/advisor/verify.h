@@ -23,6 +23,7 @@ struct verify_stmt {
 	bool measured;
 	char *note; /* why it was not measured, or NULL */
 	int runs; /* parameter sets measured (0: a statement without parameters) */
+	bool drawn; /* no samples: the values come from one row of the table */
 	double before_ms, after_ms; /* mean execution time over the runs */
 	bool uses_index; /* some plan with the index built uses it */
 	bool writes; /* UPDATE or DELETE: run, then rolled back */

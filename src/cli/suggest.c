@@ -38,6 +38,10 @@ static void print_json_verify(const struct advisor_helped *h, const struct verif
 		       v->after_ms > 0 ? v->before_ms / v->after_ms : 0,
 		       h->cost_after > 0 ? h->cost_before / h->cost_after : 0,
 		       v->uses_index ? "true" : "false");
+	if (v->measured)
+		printf(", \"parameters\": \"%s\"", v->drawn  ? "table"
+						   : v->runs ? "sampled"
+							     : "none");
 	printf(", \"rolled_back_writes\": %s, \"note\": ", v->writes ? "true" : "false");
 	cli_json_string(stdout, v->note);
 	putchar('}');
@@ -140,7 +144,9 @@ static void print_table_verify(const struct advisor_helped *h, const struct veri
 		return;
 	}
 	char runs[64];
-	if (v->runs)
+	if (v->drawn)
+		snprintf(runs, sizeof(runs), "no samples: parameters drawn from the table");
+	else if (v->runs)
 		snprintf(runs, sizeof(runs), "mean of %d sampled parameter set%s", v->runs,
 			 v->runs == 1 ? "" : "s");
 	else

@@ -250,10 +250,23 @@ def test_verify_measures_and_rolls_back(sampled_store, cluster):
     assert m["measured"] and m["runs"] == 2 and m["uses_index"], m
     assert 0 <= m["after_ms"] < m["before_ms"], m
     assert m["measured_speedup"] > 1 and m["estimated_speedup"] >= 2, m
-    # no samples: said so, not guessed
+    assert m["parameters"] == "sampled"
+    # no samples, and $1 is in the select list: said so, not guessed
     other = [st for q, st in acc.items() if q != ACCOUNTS][0]["verify"]
     assert other == {"measured": False, "rolled_back_writes": False,
-                     "note": "no sampled parameters: not measured"}, other
+                     "note": "no sampled parameters: not measured "
+                             "($1 is not compared with a column)"}, other
+    events = helped(doc, "public.adv_events")
+    ranged = [st["verify"] for q, st in events.items() if "ts >=" in q][0]
+    assert ranged["note"] == ("no sampled parameters: not measured "
+                              "($2 is not compared with a column)"), ranged
+    # no samples, equality parameters: a row of the table gives the values;
+    # for the partial index, a row its predicate matches
+    for table in ("public.adv_tickets", "public.adv_posts"):
+        (st,) = helped(doc, table).values()
+        v = st["verify"]
+        assert v["measured"] and v["parameters"] == "table" and v["uses_index"], (table, v)
+        assert v["after_ms"] < v["before_ms"], (table, v)
     feed = helped(doc, "public.adv_feed")
     sel = feed[FEED_SELECT]["verify"]
     assert sel["measured"] and sel["after_ms"] < sel["before_ms"] and sel["uses_index"], sel
@@ -274,7 +287,8 @@ def test_verify_table_output(sampled_store, cluster):
         with open(os.environ["LG_ADVISOR_DUMP"], "w") as f:
             f.write(r.stderr + r.stdout)
     assert "verify: measured " in r.stdout and "hypopg estimated" in r.stdout
-    assert "verify: no sampled parameters: not measured" in r.stdout
+    assert "verify: no sampled parameters: not measured ($1 is not" in r.stdout
+    assert "no samples: parameters drawn from the table, index used" in r.stdout
     assert "its changes were rolled back" in r.stdout
     assert ", rolled back" in r.stdout
     no_leftovers(cluster)
