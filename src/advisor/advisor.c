@@ -33,7 +33,7 @@ struct wstmt {
 	long long rows;
 	struct candidates_stmt *st;
 	int *tmap; /* statement table index -> tinfo index, -1 */
-	double cost_before; /* generic plan, LIMIT bound; <0: not plannable */
+	double cost_before; /* stmt_cost without index; <0: not plannable */
 	struct samples_set samples; /* sampled parameters: planned with these */
 };
 
@@ -598,6 +598,13 @@ static const char workload_sql[] =
 	" WHERE i.end_us >= ?1 AND (s.dbid = ?3 OR i.dbname = ?2)"
 	" GROUP BY s.queryid, t.query ORDER BY 4 DESC";
 
+static void free_names(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
 /* load_workload reads the window's statements of the database the
  * connection is on: by its OID (whatever name the pooler's [databases]
  * gives it) or, for a copy of it elsewhere, by name. */
@@ -613,9 +620,15 @@ static int load_workload(struct advisor *a, sqlite3 *db)
 		PQclear(r);
 		tx_end(a, false);
 	}
+	char **names = NULL;
+	size_t nnames = 0;
+	if (samples_databases(db, PQdb(a->conn), dbid, a->opt->from_us, &names, &nnames, &a->err) <
+	    0)
+		return -1;
 	sqlite3_stmt *q = NULL;
 	if (sqlite3_prepare_v2(db, workload_sql, -1, &q, NULL) != SQLITE_OK) {
 		a->err = xprintf("cannot read the store: %s", sqlite3_errmsg(db));
+		free_names(names, nnames);
 		return -1;
 	}
 	sqlite3_bind_int64(q, 1, a->opt->from_us);
@@ -646,13 +659,15 @@ static int load_workload(struct advisor *a, sqlite3 *db)
 		w->st = st;
 		w->cost_before = -1;
 		char *serr = NULL;
-		if (samples_load(db, PQdb(a->conn), dbid, a->opt->from_us, text, st->max_param,
+		if (samples_load(db, names, nnames, a->opt->from_us, text, st->max_param,
 				 &w->samples, &serr) < 0) {
 			a->err = serr;
 			sqlite3_finalize(q);
+			free_names(names, nnames);
 			return -1;
 		}
 	}
+	free_names(names, nnames);
 	if (rc != SQLITE_DONE) {
 		a->err = xprintf("cannot read the store: %s", sqlite3_errmsg(db));
 		sqlite3_finalize(q);

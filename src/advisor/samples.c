@@ -81,24 +81,75 @@ char *samples_fingerprint(const char *query)
 
 /* the pooler names databases as its [databases] section does: the names
  * under which statements of PostgreSQL database ?3 were sampled count */
-static const char load_sql[] =
-	"SELECT params FROM param_samples WHERE fingerprint = ?1 AND at_us >= ?4"
-	" AND (database = ?2 OR database IN (SELECT i.dbname FROM sample_intervals i"
-	"  WHERE i.end_us >= ?4 AND EXISTS (SELECT 1 FROM statement_samples s"
-	"  WHERE s.interval_id = i.id AND s.dbid = ?3)))"
-	" ORDER BY at_us DESC, id DESC LIMIT 50";
+static const char names_sql[] = "SELECT ?1 UNION SELECT DISTINCT i.dbname"
+				" FROM sample_intervals i JOIN statement_samples s"
+				"  ON s.interval_id = i.id"
+				" WHERE i.end_us >= ?2 AND s.dbid = ?3";
 
-int samples_load(sqlite3 *db, const char *dbname, int64_t dbid, int64_t from_us, const char *query,
-		 int nparams, struct samples_set *out, char **err)
+int samples_databases(sqlite3 *db, const char *dbname, int64_t dbid, int64_t from_us, char ***names,
+		      size_t *n, char **err)
+{
+	*names = NULL;
+	*n = 0;
+	*err = NULL;
+	sqlite3_stmt *q = NULL;
+	if (sqlite3_prepare_v2(db, names_sql, -1, &q, NULL) != SQLITE_OK) {
+		if (asprintf(err, "cannot read the store: %s", sqlite3_errmsg(db)) < 0)
+			abort();
+		return -1;
+	}
+	sqlite3_bind_text(q, 1, dbname, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(q, 2, from_us);
+	sqlite3_bind_int64(q, 3, dbid);
+	int rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(q, 0);
+		if (!name)
+			continue;
+		*names = xrealloc(*names, (*n + 1) * sizeof(char *));
+		(*names)[(*n)++] = xstrdup(name);
+	}
+	if (rc != SQLITE_DONE) {
+		if (asprintf(err, "cannot read the store: %s", sqlite3_errmsg(db)) < 0)
+			abort();
+		sqlite3_finalize(q);
+		for (size_t i = 0; i < *n; i++)
+			free((*names)[i]);
+		free(*names);
+		*names = NULL;
+		*n = 0;
+		return -1;
+	}
+	sqlite3_finalize(q);
+	return 0;
+}
+
+int samples_load(sqlite3 *db, char *const *databases, size_t ndatabases, int64_t from_us,
+		 const char *query, int nparams, struct samples_set *out, char **err)
 {
 	out->s = NULL;
 	out->n = 0;
 	*err = NULL;
+	if (!ndatabases)
+		return 0;
 	char *fp = samples_fingerprint(query);
 	if (!fp)
 		return 0;
+	/* one lookup of the (database, fingerprint, at_us) index per name */
+	size_t cap = 200 + ndatabases * 24;
+	char *sql = xrealloc(NULL, cap);
+	snprintf(sql, cap,
+		 "SELECT params FROM param_samples WHERE fingerprint = ?1 AND at_us >= ?2"
+		 " AND database IN (");
+	for (size_t i = 0; i < ndatabases; i++) {
+		size_t len = strlen(sql);
+		snprintf(sql + len, cap - len, "%s?%zu", i ? ", " : "", i + 3);
+	}
+	strcat(sql, ") ORDER BY at_us DESC, id DESC LIMIT 50");
 	sqlite3_stmt *q = NULL;
-	if (sqlite3_prepare_v2(db, load_sql, -1, &q, NULL) != SQLITE_OK) {
+	int prc = sqlite3_prepare_v2(db, sql, -1, &q, NULL);
+	free(sql);
+	if (prc != SQLITE_OK) {
 		free(fp);
 		/* a store older than schema 5 has no param_samples */
 		if (strstr(sqlite3_errmsg(db), "no such table"))
@@ -108,11 +159,11 @@ int samples_load(sqlite3 *db, const char *dbname, int64_t dbid, int64_t from_us,
 		return -1;
 	}
 	sqlite3_bind_text(q, 1, fp, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(q, 2, dbname, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(q, 3, dbid);
-	sqlite3_bind_int64(q, 4, from_us);
+	sqlite3_bind_int64(q, 2, from_us);
+	for (size_t i = 0; i < ndatabases; i++)
+		sqlite3_bind_text(q, (int)i + 3, databases[i], -1, SQLITE_TRANSIENT);
 	free(fp);
-	int rc;
+	int rc = SQLITE_DONE;
 	while (out->n < SAMPLES_MAX && (rc = sqlite3_step(q)) == SQLITE_ROW) {
 		struct samples_one one;
 		if (samples_parse((const char *)sqlite3_column_text(q, 0), nparams, &one) < 0)

@@ -43,15 +43,22 @@ bool samples_same(const struct samples_one *a, const struct samples_one *b);
  * of QUERY in memory the caller frees, or NULL if it does not parse. */
 char *samples_fingerprint(const char *query);
 
+/* samples_databases returns in *NAMES (N of them; the caller frees each
+ * and the array) the database names samples of one PostgreSQL database
+ * may be stored under: DBNAME, and every pooler database name whose
+ * statements in the store at or after FROM_US have OID DBID. DB is
+ * borrowed. Returns 0, or -1 with *ERR set (caller frees). */
+int samples_databases(sqlite3 *db, const char *dbname, int64_t dbid, int64_t from_us, char ***names,
+		      size_t *n, char **err) __attribute__((warn_unused_result));
+
 /* samples_load fills *OUT (freed with samples_set_free) with at most
  * SAMPLES_MAX distinct samples of QUERY (NPARAMS parameters), most recent
- * first, taken at or after FROM_US and stored under database DBNAME or
- * under a pooler database name whose statements in the store have
- * PostgreSQL database OID DBID. DB is borrowed. Returns 0, or -1 with
- * *ERR set to a message the caller frees (the store could not be read; a
- * store from before schema 5 simply has no samples). */
-int samples_load(sqlite3 *db, const char *dbname, int64_t dbid, int64_t from_us, const char *query,
-		 int nparams, struct samples_set *out, char **err)
+ * first, taken at or after FROM_US and stored under one of the NDATABASES
+ * names DATABASES (borrowed). DB is borrowed. Returns 0, or -1 with *ERR
+ * set to a message the caller frees (the store could not be read; a store
+ * from before schema 5 simply has no samples). */
+int samples_load(sqlite3 *db, char *const *databases, size_t ndatabases, int64_t from_us,
+		 const char *query, int nparams, struct samples_set *out, char **err)
 	__attribute__((warn_unused_result));
 
 void samples_set_free(struct samples_set *set);
