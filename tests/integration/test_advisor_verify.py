@@ -378,3 +378,17 @@ def test_verify_through_transaction_pooler(sampled_store, cluster, make_pooler):
     finally:
         conn.close()
     no_leftovers(cluster)
+
+
+def test_verify_build_timeout(sampled_store, cluster):
+    """A build canceled by --build-timeout is reported per suggestion,
+    exit 4, and nothing remains."""
+    store, conninfo = sampled_store
+    r, doc = suggest(store, conninfo, "--verify", "--build-timeout", "1")
+    assert r.returncode == 4, (r.returncode, r.stderr)
+    assert "canceled by statement_timeout (1 ms)" in r.stderr, r.stderr
+    errors = [s["verify"]["error"] for s in doc["suggestions"]]
+    assert errors and all(e and "building the index" in e for e in errors), errors
+    assert not any(st["verify"]["measured"] for s in doc["suggestions"]
+                   for st in s["statements"])
+    no_leftovers(cluster)
