@@ -461,6 +461,12 @@ rollback:
 	if (PQtransactionStatus(conn) != PQTRANS_IDLE && !run(conn, "ROLLBACK") && !out->error)
 		out->error = xprintf("ROLLBACK failed: %s", PQerrorMessage(conn));
 done:
+	for (size_t i = 0; out->error && i < s->nhelped; i++)
+		if (!out->stmts[i].note) {
+			out->stmts[i].measured = false;
+			out->stmts[i].note =
+				xprintf("not measured: the index could not be verified");
+		}
 	for (size_t i = 0; i < s->nhelped; i++) {
 		for (size_t k = 0; k < ntexts[i]; k++)
 			free(texts[i][k]);
