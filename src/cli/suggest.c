@@ -285,7 +285,8 @@ static void suggest_usage(FILE *out, bool full)
 		"  --verify       build each suggested index for real in a transaction,\n"
 		"                 EXPLAIN ANALYZE the statements it helps (with sampled\n"
 		"                 parameters) before and after, then ROLLBACK. The build\n"
-		"                 blocks writes to its table until the rollback\n"
+		"                 blocks writes to its table until the rollback (not with\n"
+		"                 --apply-sql)\n"
 		"  --build-timeout MS  statement_timeout of each build (default 60000)\n"
 		"  --lock-timeout MS   lock_timeout of every --verify statement (default 1000)\n");
 }
