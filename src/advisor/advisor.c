@@ -9,6 +9,7 @@
 #include <string.h>
 #include "advisor/advisor_internal.h"
 #include "advisor/candidates.h"
+#include "advisor/samples.h"
 
 /* What the catalog says about one table, looked up once. */
 struct tinfo {
@@ -32,7 +33,8 @@ struct wstmt {
 	long long rows;
 	struct candidates_stmt *st;
 	int *tmap; /* statement table index -> tinfo index, -1 */
-	double cost_before; /* generic plan, LIMIT bound; <0: not plannable */
+	double cost_before; /* stmt_cost without index; <0: not plannable */
+	struct samples_set samples; /* sampled parameters: planned with these */
 };
 
 /* A verified candidate: one statement, one index. */
@@ -42,6 +44,7 @@ struct verified {
 	struct candidates_index cand;
 	char *key, *where;
 	double before, after, size;
+	bool sampled; /* planned with the statement's sampled parameters */
 	bool used; /* taken into a suggestion */
 };
 
@@ -518,10 +521,44 @@ static double plan_cost(struct advisor *a, const char *text, int nparams, const 
 	return cost;
 }
 
-/* hypo_cost creates the hypothetical index INDEX_SQL, plans TEXT with it
- * and drops it. Returns the cost or -1; *USES and *SIZE as found. */
-static double hypo_cost(struct advisor *a, const char *index_sql, const char *text, int nparams,
-			bool *uses, double *size)
+static char *bound_text(const struct wstmt *w, int param, const char *literal, int *nparams);
+
+/* stmt_cost plans statement W: with each of its sampled parameter sets
+ * substituted (a custom plan) and returns their mean cost, so that one
+ * rare value does not decide; without samples as a generic plan. -1 if it
+ * cannot be planned; *USES: some plan uses index INDEX_NAME. */
+static double stmt_cost(struct advisor *a, const struct wstmt *w, const char *index_name,
+			bool *uses)
+{
+	if (uses)
+		*uses = false;
+	if (!w->samples.n) {
+		int np;
+		char *text = bound_text(w, 0, NULL, &np);
+		double cost = plan_cost(a, text, np, index_name, uses);
+		free(text);
+		return cost;
+	}
+	double sum = 0;
+	for (size_t i = 0; i < w->samples.n; i++) {
+		char *text = samples_bind(a->conn, w->st, w->query, &w->samples.s[i]);
+		bool u = false;
+		double cost = text ? plan_cost(a, text, 0, index_name, &u) : -1;
+		free(text);
+		if (cost < 0)
+			return -1;
+		sum += cost;
+		if (uses && u)
+			*uses = true;
+	}
+	return sum / (double)w->samples.n;
+}
+
+/* hypo_cost creates the hypothetical index INDEX_SQL, plans TEXT (NPARAMS
+ * parameters; NULL: statement W as stmt_cost does) with it and drops it.
+ * Returns the cost or -1; *USES and *SIZE as found. */
+static double hypo_cost(struct advisor *a, const char *index_sql, const struct wstmt *w,
+			const char *text, int nparams, bool *uses, double *size)
 {
 	const char *p[1] = {index_sql};
 	*uses = false;
@@ -536,7 +573,7 @@ static double hypo_cost(struct advisor *a, const char *index_sql, const char *te
 	char *oid = xstrdup(PQgetvalue(r, 0, 0));
 	char *name = xstrdup(PQgetvalue(r, 0, 1));
 	PQclear(r);
-	double cost = plan_cost(a, text, nparams, name, uses);
+	double cost = text ? plan_cost(a, text, nparams, name, uses) : stmt_cost(a, w, name, uses);
 	const char *op[1] = {oid};
 	if (size) {
 		r = exec(a, "SELECT hypopg_relation_size($1::oid)", 1, op);
@@ -561,6 +598,13 @@ static const char workload_sql[] =
 	" WHERE i.end_us >= ?1 AND (s.dbid = ?3 OR i.dbname = ?2)"
 	" GROUP BY s.queryid, t.query ORDER BY 4 DESC";
 
+static void free_names(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
 /* load_workload reads the window's statements of the database the
  * connection is on: by its OID (whatever name the pooler's [databases]
  * gives it) or, for a copy of it elsewhere, by name. */
@@ -576,9 +620,15 @@ static int load_workload(struct advisor *a, sqlite3 *db)
 		PQclear(r);
 		tx_end(a, false);
 	}
+	char **names = NULL;
+	size_t nnames = 0;
+	if (samples_databases(db, PQdb(a->conn), dbid, a->opt->from_us, &names, &nnames, &a->err) <
+	    0)
+		return -1;
 	sqlite3_stmt *q = NULL;
 	if (sqlite3_prepare_v2(db, workload_sql, -1, &q, NULL) != SQLITE_OK) {
 		a->err = xprintf("cannot read the store: %s", sqlite3_errmsg(db));
+		free_names(names, nnames);
 		return -1;
 	}
 	sqlite3_bind_int64(q, 1, a->opt->from_us);
@@ -608,7 +658,16 @@ static int load_workload(struct advisor *a, sqlite3 *db)
 		w->rows = sqlite3_column_int64(q, 4);
 		w->st = st;
 		w->cost_before = -1;
+		char *serr = NULL;
+		if (samples_load(db, names, nnames, a->opt->from_us, text, st->max_param,
+				 &w->samples, &serr) < 0) {
+			a->err = serr;
+			sqlite3_finalize(q);
+			free_names(names, nnames);
+			return -1;
+		}
 	}
+	free_names(names, nnames);
 	if (rc != SQLITE_DONE) {
 		a->err = xprintf("cannot read the store: %s", sqlite3_errmsg(db));
 		sqlite3_finalize(q);
@@ -691,8 +750,8 @@ static void verify_candidate(struct advisor *a, size_t si, const struct candidat
 	struct tinfo *ti = &a->tables[tix];
 	char *key = candidates_key(c);
 	char *where = NULL;
-	char *text = NULL;
-	int nparams;
+	char *text = NULL; /* NULL: the statement as stmt_cost plans it */
+	int nparams = 0;
 	double before = base > 0 ? base : w->cost_before;
 	if (ti->pages < ADVISOR_MIN_PAGES) {
 		reject(a, ti, key, NULL, w->queryid, "tiny table: a sequential scan is cheap");
@@ -715,7 +774,6 @@ static void verify_candidate(struct advisor *a, size_t si, const struct candidat
 		if (!fits)
 			goto done; /* not rare: nothing to say */
 		where = xprintf("%s IS %sNULL", c->partial_col, isnull ? "" : "NOT ");
-		text = bound_text(w, 0, NULL, &nparams);
 	} else if (c->partial_col) {
 		int n = 0;
 		double freq = 0;
@@ -749,7 +807,8 @@ static void verify_candidate(struct advisor *a, size_t si, const struct candidat
 		if (!fits)
 			goto done; /* no rare value: nothing to say */
 	} else {
-		if (c->neq == c->ncols) {
+		/* pg_stats' average guess: sampled values let the planner say */
+		if (c->neq == c->ncols && !w->samples.n) {
 			double sel = 1;
 			bool known = true;
 			for (int k = 0; k < c->neq && known; k++) {
@@ -782,14 +841,13 @@ static void verify_candidate(struct advisor *a, size_t si, const struct candidat
 			free(why);
 			goto done;
 		}
-		text = bound_text(w, 0, NULL, &nparams);
 	}
 	if (before <= 0)
 		goto done;
 	char *isql = candidates_index_sql(c, ti->qualified, where, false);
 	bool uses;
 	double size = 0;
-	double after = hypo_cost(a, isql, text, nparams, &uses, &size);
+	double after = hypo_cost(a, isql, w, text, nparams, &uses, &size);
 	free(isql);
 	if (after < 0) {
 		reject(a, ti, key, where, w->queryid, "hypopg could not plan with it");
@@ -813,6 +871,7 @@ static void verify_candidate(struct advisor *a, size_t si, const struct candidat
 	v->before = before;
 	v->after = after;
 	v->size = size;
+	v->sampled = !text && w->samples.n > 0;
 	v->used = false;
 	if (base > 0)
 		unreject(a, ti->qualified, key, where, w->queryid);
@@ -824,7 +883,7 @@ done:
 }
 
 static void add_helped(struct advisor_suggestion *s, const struct wstmt *w, double before,
-		       double after)
+		       double after, bool sampled)
 {
 	for (size_t i = 0; i < s->nhelped; i++)
 		if (s->helped[i].queryid == w->queryid)
@@ -837,6 +896,8 @@ static void add_helped(struct advisor_suggestion *s, const struct wstmt *w, doub
 	h->total_ms = w->total_ms;
 	h->cost_before = before;
 	h->cost_after = after;
+	h->sampled = sampled;
+	h->samples = samples_copy(&w->samples);
 	s->read_calls += w->calls;
 	/* against the statement's own cost: in the second pass BEFORE already
 	 * counts another suggestion's saving, which must not count twice */
@@ -850,8 +911,11 @@ static void free_suggestion(struct advisor_suggestion *s)
 	free(s->key);
 	free(s->where);
 	free(s->create_sql);
-	for (size_t i = 0; i < s->nhelped; i++)
+	free(s->build_sql);
+	for (size_t i = 0; i < s->nhelped; i++) {
 		free(s->helped[i].query);
+		samples_set_free(&s->helped[i].samples);
+	}
 	free(s->helped);
 }
 
@@ -904,12 +968,9 @@ static void build_suggestions(struct advisor *a)
 			struct wstmt *w = &a->stmts[v->stmt];
 			char *isql = candidates_index_sql(&b->cand, a->tables[b->tinfo].qualified,
 							  b->where, false);
-			int np;
-			char *text = bound_text(w, 0, NULL, &np);
 			bool uses = false;
-			double after = hypo_cost(a, isql, text, np, &uses, NULL);
+			double after = hypo_cost(a, isql, w, NULL, 0, &uses, NULL);
 			free(isql);
-			free(text);
 			if (after > 0 && uses && after * ADVISOR_MIN_GAIN <= v->before) {
 				v->used = false;
 				/* b takes v's statement with the cost it measured */
@@ -923,6 +984,7 @@ static void build_suggestions(struct advisor *a)
 				m->after = after;
 				m->key = xstrdup(b->key);
 				m->where = b->where ? xstrdup(b->where) : NULL;
+				m->sampled = w->samples.n > 0;
 				m->used = true;
 				break;
 			}
@@ -951,11 +1013,13 @@ static void build_suggestions(struct advisor *a)
 			s->where = v->where ? xstrdup(v->where) : NULL;
 			s->create_sql =
 				candidates_index_sql(&v->cand, ti->qualified, v->where, true);
+			s->build_sql =
+				candidates_index_sql(&v->cand, ti->qualified, v->where, false);
 			s->write_calls = ti->write_calls;
 		}
 		if (v->size > s->size_bytes)
 			s->size_bytes = v->size;
-		add_helped(s, &a->stmts[v->stmt], v->before, v->after);
+		add_helped(s, &a->stmts[v->stmt], v->before, v->after, v->sampled);
 	}
 	/* writes: an index on a table written far more often than it helps */
 	size_t kept = 0;
@@ -1033,10 +1097,7 @@ static void second_pass(struct advisor *a, size_t si, const struct candidates_in
 		PQclear(r);
 		free(isql);
 	}
-	int np;
-	char *text = bound_text(w, 0, NULL, &np);
-	double base = ok ? plan_cost(a, text, np, NULL, NULL) : -1;
-	free(text);
+	double base = ok ? stmt_cost(a, w, NULL, NULL) : -1;
 	for (size_t k = 0; k < n && base > 0; k++) {
 		int t = w->tmap[cands[k].table];
 		bool covered = t < 0 || cands[k].partial_col;
@@ -1188,10 +1249,13 @@ int advisor_run(PGconn *conn, sqlite3 *db, const struct advisor_options *opt,
 		struct candidates_index *cands;
 		size_t n = candidates_build(w->st, &cands);
 		if (n) {
-			int np;
-			char *text = bound_text(w, 0, NULL, &np);
-			w->cost_before = plan_cost(&a, text, np, NULL, NULL);
-			free(text);
+			w->cost_before = stmt_cost(&a, w, NULL, NULL);
+			/* samples that do not plan (a value the column's type
+			 * rejects): the generic plan, for every candidate alike */
+			if (w->cost_before < 0 && w->samples.n) {
+				samples_set_free(&w->samples);
+				w->cost_before = stmt_cost(&a, w, NULL, NULL);
+			}
 			if (w->cost_before > 0)
 				out->analyzed++;
 		}
@@ -1217,6 +1281,7 @@ done:
 	for (size_t i = 0; i < a.nstmts; i++) {
 		free(a.stmts[i].query);
 		free(a.stmts[i].tmap);
+		samples_set_free(&a.stmts[i].samples);
 		candidates_stmt_free(a.stmts[i].st);
 	}
 	free(a.stmts);

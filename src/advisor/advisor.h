@@ -1,6 +1,7 @@
 /* The index advisor: the statements that cost the most time in the store
  * window, their candidates (candidates.c) filtered with the live catalog
- * and pg_stats, verified with hypopg on generic plans, weighed against the
+ * and pg_stats, verified with hypopg on plans with the parameter values the
+ * pooler sampled (samples.c) or else generic plans, weighed against the
  * table's writes, merged and ranked by estimated time saved; plus unused
  * and redundant indexes. Runs in pglifeguard-cli (blocking libpq). */
 #ifndef PGLG_ADVISOR_H
@@ -10,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "advisor/samples.h"
 
 /* ADVISOR_MIN_GAIN: a candidate is kept when the planner's cost of a
  * statement drops at least this many times with it. */
@@ -43,6 +45,8 @@ struct advisor_helped {
 	long long calls;
 	double total_ms;
 	double cost_before, cost_after;
+	bool sampled; /* the costs are the mean of plans with SAMPLES; else generic */
+	struct samples_set samples; /* the statement's sampled parameters, if any */
 };
 
 struct advisor_suggestion {
@@ -50,6 +54,7 @@ struct advisor_suggestion {
 	char *key; /* "a, lower(b)" */
 	char *where; /* partial index predicate, or NULL */
 	char *create_sql; /* CREATE INDEX CONCURRENTLY ... */
+	char *build_sql; /* CREATE INDEX ... (in a transaction, for --verify) */
 	double size_bytes; /* hypopg_relation_size */
 	double saved_ms; /* sum of total_ms * (1 - after / before) */
 	long long read_calls, write_calls;

@@ -10,6 +10,7 @@ enum cli_exit {
 	CLI_STORE = 2, /* store missing, foreign or unreadable */
 	CLI_CONNECT = 3, /* the pooler's admin console unreachable or refusing */
 	CLI_DB = 3, /* the database unreachable or unusable (suggest) */
+	CLI_VERIFY = 4, /* suggest --verify: a suggestion could not be measured */
 };
 
 /* cli_top runs `top` with its own ARGC/ARGV (argv[0] is "top") on the

@@ -31,7 +31,7 @@ static void usage(FILE *out)
 		"  pools [-h HOST] [-p PORT] [-U USER] [--json]\n"
 		"                      SHOW POOLS, live from the admin console\n"
 		"  suggest -d CONNINFO [--since DURATION] [--limit N] [--timeout MS]\n"
-		"          [--no-analyze] [--json | --apply-sql]\n"
+		"          [--no-analyze] [--json | --apply-sql] [--verify]\n"
 		"                      index suggestions for the window's most expensive\n"
 		"                      statements, checked with hypopg on the database\n"
 		"                      CONNINFO names (its statements only); unused and\n"
@@ -46,7 +46,7 @@ static void usage(FILE *out)
 		"\n"
 		"exit status: 0 ok, 1 usage error, 2 store missing, foreign or unreadable,\n"
 		"             3 admin console (pools) or database (suggest) unreachable\n"
-		"             or refusing\n");
+		"             or refusing, 4 suggest --verify could not verify some index\n");
 }
 
 int main(int argc, char **argv)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "advisor/advisor.h"
+#include "advisor/verify.h"
 #include "cli.h"
 #include "output.h"
 #include "store.h"
@@ -20,7 +21,28 @@ static void human_size(double bytes, char *buf, size_t size)
 	cli_human_size(bytes, buf, size);
 }
 
-static void print_json(const struct advisor_result *r, usec_t since)
+static void print_json_verify(const struct advisor_helped *h, const struct verify_stmt *v)
+{
+	printf(", \"verify\": {\"measured\": %s", v->measured ? "true" : "false");
+	if (v->measured)
+		printf(", \"runs\": %d, \"before_ms\": %.3f, \"after_ms\": %.3f, "
+		       "\"measured_speedup\": %.2f, \"estimated_speedup\": %.2f, "
+		       "\"uses_index\": %s",
+		       v->runs, v->before_ms, v->after_ms,
+		       v->after_ms > 0 ? v->before_ms / v->after_ms : 0,
+		       h->cost_after > 0 ? h->cost_before / h->cost_after : 0,
+		       v->uses_index ? "true" : "false");
+	if (v->measured)
+		printf(", \"parameters\": \"%s\"", v->drawn  ? "table"
+						   : v->runs ? "sampled"
+							     : "none");
+	printf(", \"rolled_back_writes\": %s, \"note\": ", v->writes ? "true" : "false");
+	cli_json_string(stdout, v->note);
+	putchar('}');
+}
+
+static void print_json(const struct advisor_result *r, usec_t since,
+		       const struct verify_result *ver)
 {
 	printf("{\"database\": ");
 	cli_json_string(stdout, r->database);
@@ -46,10 +68,24 @@ static void print_json(const struct advisor_result *r, usec_t since)
 			       h->queryid);
 			cli_json_string(stdout, h->query);
 			printf(", \"calls\": %lld, \"total_exec_time_ms\": %.3f, \"cost_before\": "
-			       "%.2f, \"cost_after\": %.2f}",
-			       h->calls, h->total_ms, h->cost_before, h->cost_after);
+			       "%.2f, \"cost_after\": %.2f, \"planned_with\": \"%s\", "
+			       "\"parameter_samples\": %zu",
+			       h->calls, h->total_ms, h->cost_before, h->cost_after,
+			       h->sampled ? "sampled" : "generic", h->samples.n);
+			if (ver && k < ver[i].nstmts)
+				print_json_verify(h, &ver[i].stmts[k]);
+			putchar('}');
 		}
-		fputs("]}", stdout);
+		putchar(']');
+		if (ver) {
+			printf(", \"verify\": {\"error\": ");
+			cli_json_string(stdout, ver[i].error);
+			printf(", \"lock_timeout\": %s, \"build_ms\": %.3f, "
+			       "\"index_size_bytes\": %lld, \"rolled_back\": true}",
+			       ver[i].lock_timeout ? "true" : "false", ver[i].build_ms,
+			       ver[i].index_bytes);
+		}
+		putchar('}');
 	}
 	printf("%s],\n \"rejected\": [", r->nsuggestions ? "\n " : "");
 	for (size_t i = 0; i < r->nrejected; i++) {
@@ -95,7 +131,30 @@ static void print_json(const struct advisor_result *r, usec_t since)
 	printf("]}\n");
 }
 
-static void print_table(const struct advisor_result *r, usec_t since)
+static void print_table_verify(const struct advisor_helped *h, const struct verify_stmt *v)
+{
+	if (!v->measured) {
+		printf("      verify: %s\n", v->note ? v->note : "not measured");
+		return;
+	}
+	char runs[64];
+	if (v->drawn)
+		snprintf(runs, sizeof(runs), "no samples: parameters drawn from the table");
+	else if (v->runs)
+		snprintf(runs, sizeof(runs), "mean of %d sampled parameter set%s", v->runs,
+			 v->runs == 1 ? "" : "s");
+	else
+		snprintf(runs, sizeof(runs), "no parameters");
+	printf("      verify: measured %.3f ms -> %.3f ms (%.1fx; hypopg estimated %.1fx), "
+	       "%s, index %s%s\n",
+	       v->before_ms, v->after_ms, v->after_ms > 0 ? v->before_ms / v->after_ms : 0,
+	       h->cost_after > 0 ? h->cost_before / h->cost_after : 0, runs,
+	       v->uses_index ? "used" : "NOT used",
+	       v->writes ? "; its changes were rolled back" : "");
+}
+
+static void print_table(const struct advisor_result *r, usec_t since,
+			const struct verify_result *ver)
 {
 	char size[32];
 	printf("Index suggestions for database %s (window %llds: %ld statements, %ld planned)\n",
@@ -113,10 +172,28 @@ static void print_table(const struct advisor_result *r, usec_t since)
 		       i + 1, s->create_sql, s->saved_ms, size, s->read_calls, s->write_calls);
 		for (size_t k = 0; k < s->nhelped; k++) {
 			const struct advisor_helped *h = &s->helped[k];
-			printf("   queryid %" PRId64 ": cost %.1f -> %.1f, %lld calls, %.1f ms: ",
-			       h->queryid, h->cost_before, h->cost_after, h->calls, h->total_ms);
+			char how[64];
+			if (h->sampled)
+				snprintf(how, sizeof(how), "mean of %zu sampled parameter set%s",
+					 h->samples.n, h->samples.n == 1 ? "" : "s");
+			else
+				snprintf(how, sizeof(how), "generic plan");
+			printf("   queryid %" PRId64
+			       ": cost %.1f -> %.1f (%s), %lld calls, %.1f ms: ",
+			       h->queryid, h->cost_before, h->cost_after, how, h->calls,
+			       h->total_ms);
 			cli_one_line(stdout, h->query, QUERY_WIDTH);
 			putchar('\n');
+			if (ver && k < ver[i].nstmts)
+				print_table_verify(h, &ver[i].stmts[k]);
+		}
+		if (ver && ver[i].error) {
+			printf("   verify FAILED: %s\n", ver[i].error);
+		} else if (ver) {
+			char real[32];
+			human_size((double)ver[i].index_bytes, real, sizeof(real));
+			printf("   verify: built in %.0f ms, %s (estimated %s), rolled back\n",
+			       ver[i].build_ms, real, size);
 		}
 	}
 	if (r->nrejected)
@@ -175,16 +252,17 @@ static void print_script(const struct advisor_result *r, usec_t since)
 
 static void suggest_usage(FILE *out, bool full)
 {
-	fprintf(out,
-		"usage: pglifeguard-cli [-s STORE] suggest -d CONNINFO [--since DURATION]\n"
-		"           [--limit N] [--timeout MS] [--no-analyze] [--json | --apply-sql]\n");
+	fprintf(out, "usage: pglifeguard-cli [-s STORE] suggest -d CONNINFO [--since DURATION]\n"
+		     "           [--limit N] [--timeout MS] [--no-analyze] [--json | --apply-sql]\n"
+		     "           [--verify [--build-timeout MS] [--lock-timeout MS]]\n");
 	if (!full)
 		return;
 	fprintf(out,
 		"\n"
 		"Index suggestions for the statements with the most execution time in the\n"
-		"store's window, each checked with hypopg on a generic plan, ranked by the\n"
-		"estimated time saved; unused and redundant indexes with their sizes.\n"
+		"store's window, each checked with hypopg with the parameter values the\n"
+		"pooler sampled (sample_query_params) or else on a generic plan, ranked by\n"
+		"the estimated time saved; unused and redundant indexes with their sizes.\n"
 		"\n"
 		"  -d, --dbname CONNINFO  libpq connection string or URI of the database\n"
 		"                 to advise (libpq's PG* variables fill in the rest);\n"
@@ -197,7 +275,14 @@ static void suggest_usage(FILE *out, bool full)
 		"                 ANALYZEd: without statistics every estimate is a guess)\n"
 		"  --json         JSON, with the rejected candidates and why\n"
 		"  --apply-sql    a script for psql: CREATE INDEX CONCURRENTLY for each\n"
-		"                 suggestion; DROP INDEX of unused or redundant ones, commented\n");
+		"                 suggestion; DROP INDEX of unused or redundant ones, commented\n"
+		"  --verify       build each suggested index for real in a transaction,\n"
+		"                 EXPLAIN ANALYZE the statements it helps (with sampled\n"
+		"                 parameters) before and after, then ROLLBACK. The build\n"
+		"                 blocks writes to its table until the rollback (not with\n"
+		"                 --apply-sql)\n"
+		"  --build-timeout MS  statement_timeout of each build (default 60000)\n"
+		"  --lock-timeout MS   lock_timeout of every --verify statement (default 1000)\n");
 }
 
 int cli_suggest(const char *store_path, int argc, char **argv)
@@ -210,15 +295,19 @@ int cli_suggest(const char *store_path, int argc, char **argv)
 		{"json", no_argument, NULL, 'j'},
 		{"apply-sql", no_argument, NULL, 'a'},
 		{"no-analyze", no_argument, NULL, 'A'},
+		{"verify", no_argument, NULL, 'V'},
+		{"build-timeout", required_argument, NULL, 'B'},
+		{"lock-timeout", required_argument, NULL, 'L'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	usec_t since = 3600 * USEC_PER_SEC;
 	const char *conninfo = "";
 	struct advisor_options opt = {.max_statements = 50, .timeout_ms = 5000, .analyze = true};
-	bool json = false, script = false;
+	bool json = false, script = false, verify = false;
+	struct verify_options vopt = {.build_timeout_ms = 60000, .lock_timeout_ms = 1000};
 	int c;
-	while ((c = getopt_long(argc, argv, "d:S:n:t:jaAh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:S:n:t:jaAVB:L:h", opts, NULL)) != -1) {
 		char *end;
 		long v;
 		switch (c) {
@@ -234,16 +323,29 @@ int cli_suggest(const char *store_path, int argc, char **argv)
 			break;
 		case 'n':
 		case 't':
+		case 'B':
+		case 'L':
 			v = strtol(optarg, &end, 10);
 			if (end == optarg || *end || v < 1 || v > (c == 'n' ? 10000 : 3600000)) {
 				fprintf(stderr, "pglifeguard-cli suggest: bad --%s \"%s\"\n",
-					c == 'n' ? "limit" : "timeout", optarg);
+					c == 'n'   ? "limit"
+					: c == 't' ? "timeout"
+					: c == 'B' ? "build-timeout"
+						   : "lock-timeout",
+					optarg);
 				return CLI_USAGE;
 			}
 			if (c == 'n')
 				opt.max_statements = v;
-			else
+			else if (c == 't')
 				opt.timeout_ms = (int)v;
+			else if (c == 'B')
+				vopt.build_timeout_ms = (int)v;
+			else
+				vopt.lock_timeout_ms = (int)v;
+			break;
+		case 'V':
+			verify = true;
 			break;
 		case 'j':
 			json = true;
@@ -262,7 +364,7 @@ int cli_suggest(const char *store_path, int argc, char **argv)
 			return CLI_USAGE;
 		}
 	}
-	if (optind < argc || (json && script)) {
+	if (optind < argc || (json && script) || (verify && script)) {
 		suggest_usage(stderr, false);
 		return CLI_USAGE;
 	}
@@ -276,19 +378,45 @@ int cli_suggest(const char *store_path, int argc, char **argv)
 		return CLI_DB;
 	}
 	opt.from_us = timeutil_wall() - since;
+	vopt.timeout_ms = opt.timeout_ms;
+	if (verify)
+		fprintf(stderr,
+			"pglifeguard-cli suggest --verify: WARNING: each suggested index is built "
+			"for real inside a transaction that is then rolled back; while it is "
+			"built and measured (up to --build-timeout %d ms for the build) it holds "
+			"a SHARE lock that blocks INSERT, UPDATE and DELETE on its table until "
+			"the rollback. Measured UPDATE and DELETE statements run and are rolled "
+			"back.\n",
+			vopt.build_timeout_ms);
 	struct advisor_result res;
+	struct verify_result *ver = NULL;
 	int rc = CLI_OK;
 	if (advisor_run(conn, store_db(store), &opt, &res, &err) < 0) {
 		fprintf(stderr, "pglifeguard-cli suggest: %s\n", err);
 		free(err);
 		rc = CLI_DB;
 	} else {
+		if (verify) {
+			ver = calloc(res.nsuggestions + 1, sizeof(*ver));
+			if (!ver)
+				abort();
+			for (size_t i = 0; i < res.nsuggestions; i++)
+				if (verify_suggestion(conn, &res.suggestions[i], &vopt, &ver[i]) <
+				    0) {
+					fprintf(stderr, "pglifeguard-cli suggest --verify: %s\n",
+						ver[i].error);
+					rc = CLI_VERIFY;
+				}
+		}
 		if (json)
-			print_json(&res, since);
+			print_json(&res, since, ver);
 		else if (script)
 			print_script(&res, since);
 		else
-			print_table(&res, since);
+			print_table(&res, since, ver);
+		for (size_t i = 0; ver && i < res.nsuggestions; i++)
+			verify_result_free(&ver[i]);
+		free(ver);
 	}
 	advisor_result_free(&res);
 	PQfinish(conn);
