@@ -9,6 +9,7 @@
 #include <string.h>
 #include "advisor/advisor.h"
 #include "cli.h"
+#include "findings_out.h"
 #include "output.h"
 #include "store.h"
 #include "timeutil.h"
@@ -98,7 +99,7 @@ static void print_json(const struct advisor_result *r, usec_t since)
 		fputs(i ? ", " : "", stdout);
 		cli_json_string(stdout, r->analyzed_tables[i]);
 	}
-	printf("]}\n");
+	printf("]");
 }
 
 static void print_table(const struct advisor_result *r, usec_t since)
@@ -296,12 +297,26 @@ int cli_suggest(const char *store_path, int argc, char **argv)
 		free(err);
 		rc = CLI_DB;
 	} else {
-		if (json)
+		struct findings_options fopt = {.from_us = opt.from_us,
+						.timeout_ms = opt.timeout_ms};
+		struct finding *fs = NULL;
+		size_t nfs = 0;
+		if (!script && findings_run(store_db(store), conn, &fopt, &fs, &nfs, &err) < 0) {
+			fprintf(stderr, "pglifeguard-cli suggest: query suggestions: %s\n", err);
+			free(err);
+		}
+		if (json) {
 			print_json(&res, since);
-		else if (script)
+			fputs(",\n ", stdout);
+			findings_out_json(stdout, fs, nfs);
+			fputs("}\n", stdout);
+		} else if (script) {
 			print_script(&res, since);
-		else
+		} else {
 			print_table(&res, since);
+			findings_out_table(stdout, fs, nfs, QUERY_WIDTH);
+		}
+		findings_free(fs, nfs);
 	}
 	advisor_result_free(&res);
 	PQfinish(conn);
