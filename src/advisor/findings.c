@@ -619,11 +619,10 @@ static int xacts(struct run *r)
 		const char *name = app && *app ? app : "(no application_name)";
 		if (findings_long_xact(max_us))
 			add(r, FINDING_LONG_XACT, 0, database, name,
-			    xprintf("longest transaction %.1f s; %lld sample intervals had one "
-				    "over "
-				    "%.0f s; %lld transactions, %.1f ms on average",
-				    (double)max_us / 1e6, long_intervals,
-				    (double)FINDINGS_LONG_XACT_US / 1e6, n,
+			    xprintf("longest transaction %.1f s; sample intervals with one over "
+				    "%.0f s: %lld; %lld transactions, %.1f ms on average",
+				    (double)max_us / 1e6, (double)FINDINGS_LONG_XACT_US / 1e6,
+				    long_intervals, n,
 				    n ? (double)xact_us / 1000.0 / (double)n : 0),
 			    xprintf("application %s holds transactions open for seconds: commit "
 				    "in smaller units of work and keep slow work (remote calls, "
