@@ -229,8 +229,9 @@ static const char role_sql[] = OWNSTMT_ADVISOR_PREFIX " a role's name\n"
 						      "SELECT quote_ident(rolname) FROM pg_roles"
 						      " WHERE oid = $1::oid";
 
-/* The table of a wrapped column, its size, the btree indexes it leads and
- * the first keys of the table's expression indexes. */
+/* The table of a wrapped column, its size, the btree indexes it leads,
+ * the first keys of the table's expression indexes, whether the cast to
+ * $4 (NULL for a function) keeps the column's index usable. */
 static const char column_sql[] = OWNSTMT_ADVISOR_PREFIX
 	" indexes of a column\n"
 	"SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname),"
@@ -242,7 +243,12 @@ static const char column_sql[] = OWNSTMT_ADVISOR_PREFIX
 	"  AND i.indpred IS NULL AND i.indkey[0] = a.attnum),"
 	" (SELECT string_agg(pg_get_indexdef(i.indexrelid, 1, true), E'\\n')"
 	"  FROM pg_index i WHERE i.indrelid = c.oid AND i.indisvalid"
-	"  AND i.indkey[0] = 0)"
+	"  AND i.indkey[0] = 0),"
+	/* a cast to the column's own type, or a binary-compatible one
+	 * (varchar to text), leaves the index usable */
+	" coalesce(a.atttypid = to_regtype($4) OR EXISTS (SELECT 1 FROM pg_cast"
+	"  WHERE castsource = a.atttypid AND casttarget = to_regtype($4)"
+	"  AND castmethod = 'b'), false)"
 	" FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
 	" JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = $3"
 	"  AND a.attnum > 0 AND NOT a.attisdropped"
@@ -306,14 +312,24 @@ static int defeated(struct run *r, int64_t queryid, const char *database, const 
 	for (size_t i = 0; i < q->nwraps; i++) {
 		const struct qshape_wrap *w = &q->wraps[i];
 		for (size_t t = 0; t < w->ntables; t++) {
-			const char *p[3] = {w->tables[t].schema ? w->tables[t].schema : "",
-					    w->tables[t].name, w->column};
-			PGresult *res = query(r, column_sql, 3, p);
-			if (!res)
-				return -1;
-			if (PQntuples(res) != 1 || PQgetisnull(res, 0, 2)) {
+			const char *p[4] = {w->tables[t].schema ? w->tables[t].schema : "",
+					    w->tables[t].name, w->column, w->cast ? w->func : NULL};
+			PGresult *res = query(r, column_sql, 4, p);
+			if (!res) {
+				if (PQstatus(r->conn) != CONNECTION_OK)
+					return -1;
+				/* a timeout on one table: the others may answer */
+				free(r->err);
+				r->err = NULL;
+				continue;
+			}
+			if (PQntuples(res) != 1) { /* not this table's column */
 				PQclear(res);
 				continue;
+			}
+			if (PQgetisnull(res, 0, 2) || !strcmp(PQgetvalue(res, 0, 4), "t")) {
+				PQclear(res);
+				break;
 			}
 			const char *table = PQgetvalue(res, 0, 0);
 			long long pages = strtoll(PQgetvalue(res, 0, 1), NULL, 10);

@@ -6,7 +6,8 @@ UPDATE of many rows, lower(email) and date(created_at) on plain-indexed
 columns, scans of a table too big for shared_buffers' ring. Decoys must not be
 reported: a sort that fits in work_mem, a SELECT with LIMIT, single-row
 SELECTs by primary key, a function on a column no index leads, a cast on the
-constant side. The pooler-side rules (N+1, long and idle transactions by
+constant side, a cast to the column's own type, a call an expression index
+serves. The pooler-side rules (N+1, long and idle transactions by
 application_name) read rows this test writes into the store itself, each with
 decoys under its thresholds and a database that is not the one advised."""
 
@@ -35,10 +36,13 @@ INSERT INTO fnd_sort SELECT g, md5(g::text) FROM generate_series(1, 200000) g;
 CREATE TABLE fnd_small (id int PRIMARY KEY, code text NOT NULL);
 INSERT INTO fnd_small SELECT g, 'code ' || g FROM generate_series(1, 200) g;
 CREATE TABLE fnd_users (id int PRIMARY KEY, email text NOT NULL, nick text NOT NULL,
-  created_at timestamp NOT NULL);
+  created_at timestamp NOT NULL, code text NOT NULL);
 INSERT INTO fnd_users SELECT g, 'User' || g || '@Example.com', 'nick' || g,
-  '2026-01-01'::timestamp + g * interval '10 minutes' FROM generate_series(1, 200000) g;
+  '2026-01-01'::timestamp + g * interval '10 minutes', 'c' || g
+  FROM generate_series(1, 200000) g;
 CREATE INDEX fnd_users_email ON fnd_users (email);
+CREATE INDEX fnd_users_code ON fnd_users (code);
+CREATE INDEX fnd_users_upper_code ON fnd_users (upper(code));
 CREATE INDEX fnd_users_created_at ON fnd_users (created_at);
 -- written through a bulk-write ring: most of it is not left in shared_buffers,
 -- and a sequential scan of a table over a quarter of shared_buffers reads
@@ -67,6 +71,8 @@ DECOYS = [
     "email FROM fnd_users WHERE id = $1",
     "lower(nick) = $1",
     "created_at >= $1::timestamp",
+    "email::text = $1",
+    "upper(code) = $1",
 ]
 
 
@@ -101,6 +107,10 @@ def workload(conn):
         cur.execute("SELECT id FROM fnd_users WHERE created_at >= %s::timestamp "
                     "AND created_at < %s::timestamp",
                     ("2026-01-%02d" % (i + 2), "2026-01-%02d 01:00" % (i + 2)))
+        # a cast to the column's own type; a call an expression index serves
+        cur.execute("SELECT id FROM fnd_users WHERE email::text = %s",
+                    ("User%d@Example.com" % i,))
+        cur.execute("SELECT id FROM fnd_users WHERE upper(code) = %s", ("C%d" % i,))
     cur.close()
 
 
@@ -120,7 +130,8 @@ def sampled(store):
             "FROM fnd_big": 6, "FROM fnd_users WHERE id <= $1": 5, "ORDER BY id LIMIT $1": 5,
             "lower(email) = lower($1)": 20, "date(created_at) = $1": 20,
             "count(DISTINCT code) FROM fnd_small": 3, "email FROM fnd_users WHERE id = $1": 20,
-            "lower(nick) = $1": 20, "created_at >= $1::timestamp": 20}
+            "lower(nick) = $1": 20, "created_at >= $1::timestamp": 20,
+            "email::text = $1": 20, "upper(code) = $1": 20}
     return all(calls.get(k, 0) >= n for k, n in need.items())
 
 
