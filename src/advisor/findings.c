@@ -163,6 +163,7 @@ struct run {
 	int64_t dbid; /* of CONN's database, -1 without CONN */
 	char *dbname; /* its name, NULL without CONN */
 	char *shared_buffers;
+	char *work_mem; /* the server's default, NULL without CONN */
 	char *err;
 };
 
@@ -222,7 +223,7 @@ static PGresult *query(struct run *r, const char *sql, int n, const char *const 
 static const char db_sql[] =
 	OWNSTMT_ADVISOR_PREFIX " the database and its settings\n"
 			       "SELECT d.oid, current_database(),"
-			       " current_setting('shared_buffers')"
+			       " current_setting('shared_buffers'), current_setting('work_mem')"
 			       " FROM pg_database d WHERE d.datname = current_database()";
 
 static const char role_sql[] = OWNSTMT_ADVISOR_PREFIX " a role's name\n"
@@ -412,9 +413,9 @@ static void spill(struct run *r, int64_t queryid, int64_t userid, const char *da
 			      "the rows in order, a narrower select list, aggregate earlier)");
 	add(r, FINDING_TEMP_SPILL, queryid, database, text,
 	    xprintf("%lld calls wrote %.1f MB to temp files per call (%.1f MB in all); %.1f ms "
-		    "per call",
+		    "per call; the server's work_mem is %s",
 		    s->calls, per_call / MB, (double)s->temp_written * BLOCK_BYTES / MB,
-		    s->total_ms / (double)s->calls),
+		    s->total_ms / (double)s->calls, r->work_mem ? r->work_mem : "unknown here"),
 	    fix, s->total_ms);
 	free(role);
 }
@@ -697,6 +698,7 @@ int findings_run(sqlite3 *db, PGconn *conn, const struct findings_options *optio
 			r.dbid = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 			r.dbname = xstrdup(PQgetvalue(res, 0, 1));
 			r.shared_buffers = xstrdup(PQgetvalue(res, 0, 2));
+			r.work_mem = xstrdup(PQgetvalue(res, 0, 3));
 		}
 		PQclear(res);
 	}
@@ -708,11 +710,13 @@ int findings_run(sqlite3 *db, PGconn *conn, const struct findings_options *optio
 	*n = r.n;
 	free(r.dbname);
 	free(r.shared_buffers);
+	free(r.work_mem);
 	return 0;
 fail:
 	findings_free(r.out, r.n);
 	free(r.dbname);
 	free(r.shared_buffers);
+	free(r.work_mem);
 	*err = r.err ? r.err : xstrdup("query suggestions failed");
 	return -1;
 }

@@ -232,6 +232,7 @@ def test_exact_findings(planted):
     assert "MB to temp files per call" in spill["evidence"], spill
     mb = float(spill["evidence"].split(" MB to temp files")[0].split()[-1])
     assert 1 <= mb <= 64, spill
+    assert spill["evidence"].endswith("the server's work_mem is 4MB"), spill
     assert "work_mem = '" in spill["fix"] and "lg_plain" in spill["fix"], spill
     setting = int(spill["fix"].split("work_mem = '")[1].split("MB'")[0])
     assert setting >= 2 * mb and setting & (setting - 1) == 0, spill
