@@ -10,6 +10,7 @@
 #include "advisor/advisor_internal.h"
 #include "advisor/candidates.h"
 #include "advisor/samples.h"
+#include "ownstmt.h"
 
 /* What the catalog says about one table, looked up once. */
 struct tinfo {
@@ -637,7 +638,7 @@ static int load_workload(struct advisor *a, sqlite3 *db)
 	int rc;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		const char *text = (const char *)sqlite3_column_text(q, 1);
-		if (!text)
+		if (!text || ownstmt_is_own(text))
 			continue;
 		char *perr = NULL;
 		struct candidates_stmt *st = candidates_parse(text, &perr);

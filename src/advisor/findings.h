@@ -21,6 +21,37 @@ enum finding_kind {
 	FINDING_IDLE_IN_XACT, /* idle in transaction, by application_name */
 };
 
+/* Thresholds; pglifeguard-cli(1) describes each rule. A block is 8 kB. */
+/* temp_spill: temp file blocks written per call (1 MB) */
+#define FINDINGS_SPILL_MIN_BLKS_PER_CALL 128
+/* temp_spill: the suggested work_mem is the spill per call times this
+ * (a sort or hash in memory takes more room than its temp file), rounded
+ * up to a power of two megabytes, at most FINDINGS_WORK_MEM_MAX_MB */
+#define FINDINGS_SPILL_MEMORY_FACTOR 2
+#define FINDINGS_WORK_MEM_MAX_MB 1024
+/* low_cache_hit_ratio: blocks read from outside shared_buffers in the
+ * window (about 78 MB), and the hit ratio below which it is reported */
+#define FINDINGS_CACHE_MIN_READ_BLKS 10000
+#define FINDINGS_CACHE_MAX_HIT_RATIO 0.90
+/* large_result_without_limit: rows per call of a SELECT without LIMIT */
+#define FINDINGS_NO_LIMIT_MIN_ROWS_PER_CALL 1000
+/* many_rows_per_call: rows returned or changed per call, any other statement */
+#define FINDINGS_MANY_ROWS_MIN_ROWS_PER_CALL 5000
+/* function_on_indexed_column: tables smaller than this (8 MB) are read
+ * whole anyway */
+#define FINDINGS_DEFEATED_MIN_PAGES 1000
+/* n_plus_one: executions of one statement in one transaction, in at least
+ * this many transactions */
+#define FINDINGS_REPEAT_MIN_EXECUTIONS 10
+#define FINDINGS_REPEAT_MIN_XACTS 5
+/* long_transactions: the longest transaction of an application_name */
+#define FINDINGS_LONG_XACT_US (5 * 1000000LL)
+/* idle_in_transaction: idle time of an application_name's transactions in
+ * the window, and either its share of their time or the longest gap */
+#define FINDINGS_IDLE_MIN_US (1000000LL)
+#define FINDINGS_IDLE_MIN_SHARE 0.25
+#define FINDINGS_IDLE_GAP_US (1000000LL)
+
 struct finding {
 	enum finding_kind kind;
 	int64_t queryid; /* 0: not about one pg_stat_statements entry */

@@ -10,6 +10,7 @@
 #include "advisor/advisor.h"
 #include "advisor/verify.h"
 #include "cli.h"
+#include "findings_out.h"
 #include "output.h"
 #include "store.h"
 #include "timeutil.h"
@@ -128,7 +129,7 @@ static void print_json(const struct advisor_result *r, usec_t since,
 		fputs(i ? ", " : "", stdout);
 		cli_json_string(stdout, r->analyzed_tables[i]);
 	}
-	printf("]}\n");
+	printf("]");
 }
 
 static void print_table_verify(const struct advisor_helped *h, const struct verify_stmt *v)
@@ -262,7 +263,8 @@ static void suggest_usage(FILE *out, bool full)
 		"Index suggestions for the statements with the most execution time in the\n"
 		"store's window, each checked with hypopg with the parameter values the\n"
 		"pooler sampled (sample_query_params) or else on a generic plan, ranked by\n"
-		"the estimated time saved; unused and redundant indexes with their sizes.\n"
+		"the estimated time saved; unused and redundant indexes with their sizes;\n"
+		"then query suggestions, what no index fixes (see pglifeguard-cli(1)).\n"
 		"\n"
 		"  -d, --dbname CONNINFO  libpq connection string or URI of the database\n"
 		"                 to advise (libpq's PG* variables fill in the rest);\n"
@@ -408,12 +410,26 @@ int cli_suggest(const char *store_path, int argc, char **argv)
 					rc = CLI_VERIFY;
 				}
 		}
-		if (json)
+		struct findings_options fopt = {.from_us = opt.from_us,
+						.timeout_ms = opt.timeout_ms};
+		struct finding *fs = NULL;
+		size_t nfs = 0;
+		if (!script && findings_run(store_db(store), conn, &fopt, &fs, &nfs, &err) < 0) {
+			fprintf(stderr, "pglifeguard-cli suggest: query suggestions: %s\n", err);
+			free(err);
+		}
+		if (json) {
 			print_json(&res, since, ver);
-		else if (script)
+			fputs(",\n ", stdout);
+			findings_out_json(stdout, fs, nfs);
+			fputs("}\n", stdout);
+		} else if (script) {
 			print_script(&res, since);
-		else
+		} else {
 			print_table(&res, since, ver);
+			findings_out_table(stdout, fs, nfs, QUERY_WIDTH);
+		}
+		findings_free(fs, nfs);
 		for (size_t i = 0; ver && i < res.nsuggestions; i++)
 			verify_result_free(&ver[i]);
 		free(ver);

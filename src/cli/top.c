@@ -7,6 +7,7 @@
 #include <string.h>
 #include "cli.h"
 #include "output.h"
+#include "ownstmt.h"
 #include "store.h"
 #include "timeutil.h"
 
@@ -20,7 +21,7 @@ static const char top_sql[] =
 	" JOIN sample_intervals AS i ON i.id = s.interval_id"
 	" LEFT JOIN statements AS t"
 	"  ON t.queryid = s.queryid AND t.userid = s.userid AND t.dbid = s.dbid"
-	" WHERE i.end_us >= ?1"
+	" WHERE i.end_us >= ?1 AND NOT pglg_own_statement(t.query)"
 	" GROUP BY s.queryid, s.userid, s.dbid, i.dbname"
 	" ORDER BY 7 DESC, 6 DESC LIMIT ?2";
 
@@ -73,7 +74,8 @@ int cli_top(const char *store_path, int argc, char **argv)
 	usec_t from = timeutil_wall() - since;
 	sqlite3_stmt *st = NULL, *iv = NULL;
 	int rc = CLI_STORE;
-	if (sqlite3_prepare_v2(db, intervals_sql, -1, &iv, NULL) != SQLITE_OK ||
+	if (ownstmt_register(db) < 0 ||
+	    sqlite3_prepare_v2(db, intervals_sql, -1, &iv, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, top_sql, -1, &st, NULL) != SQLITE_OK)
 		goto fail;
 	sqlite3_bind_int64(iv, 1, from);
