@@ -426,6 +426,13 @@ int paramsample_extract_query(const char *text,
 			continue;
 		if (len <= 0 || (size_t)loc + (size_t)len > tlen)
 			len = (int)(tlen - (size_t)loc); /* 0: up to the end */
+		/* as pg_stat_statements keeps it: without surrounding blanks */
+		while (len > 0 && strchr(" \t\n\r\f\v", text[loc]))
+			loc++, len--;
+		while (len > 0 && strchr(" \t\n\r\f\v", text[loc + len - 1]))
+			len--;
+		if (len <= 0)
+			continue;
 		char *piece = strndup(text + loc, (size_t)len);
 		if (!piece)
 			break;

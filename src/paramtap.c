@@ -264,6 +264,26 @@ struct paramtap_stats paramtap_stats(const struct loop *loop)
 	return loop->paramtap ? loop->paramtap->stats : zero;
 }
 
+void paramtap_write_metrics(const struct loop *loop, FILE *out)
+{
+	if (!loop->paramtap && !loop->cfg->sample_query_params)
+		return;
+	struct paramtap_stats st = paramtap_stats(loop);
+	fprintf(out,
+		"# HELP pglifeguard_param_samples_total Statements whose parameter values were "
+		"queued for the store (sample_query_params).\n"
+		"# TYPE pglifeguard_param_samples_total counter\n"
+		"pglifeguard_param_samples_total %llu\n"
+		"# HELP pglifeguard_param_samples_skipped_total Statements due for a parameter "
+		"sample that were not sampled: too_long (text and values over 4000 bytes), "
+		"partial (message not entirely buffered).\n"
+		"# TYPE pglifeguard_param_samples_skipped_total counter\n"
+		"pglifeguard_param_samples_skipped_total{reason=\"too_long\"} %llu\n"
+		"pglifeguard_param_samples_skipped_total{reason=\"partial\"} %llu\n",
+		(unsigned long long)st.sampled, (unsigned long long)st.too_long,
+		(unsigned long long)st.partial);
+}
+
 void paramtap_free(struct loop *loop)
 {
 	free(loop->paramtap);

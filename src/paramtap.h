@@ -6,6 +6,7 @@
 #define PGLG_PARAMTAP_H
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct loop;
 struct client;
@@ -31,6 +32,11 @@ void paramtap_note(struct client *client, uint8_t type, uint32_t len, const uint
 
 /* paramtap_stats returns LOOP's counters (zeros when nothing was sampled). */
 struct paramtap_stats paramtap_stats(const struct loop *loop);
+
+/* paramtap_write_metrics writes the pglifeguard_param_samples families
+ * of LOOP to OUT (nothing while sample_query_params is off and nothing
+ * was sampled). */
+void paramtap_write_metrics(const struct loop *loop, FILE *out);
 
 /* paramtap_free frees what LOOP's sampler holds; at loop destruction. */
 void paramtap_free(struct loop *loop);

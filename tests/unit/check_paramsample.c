@@ -141,13 +141,16 @@ END_TEST
 struct collected {
 	int n;
 	char params[4][64];
+	char query[4][64];
 };
 
 static void collect(void *arg, const struct paramsample *s)
 {
 	struct collected *c = arg;
-	if (c->n < 4)
+	if (c->n < 4) {
 		snprintf(c->params[c->n], sizeof(c->params[0]), "%s", s->params);
+		snprintf(c->query[c->n], sizeof(c->query[0]), "%s", s->query);
+	}
 	c->n++;
 }
 
@@ -161,6 +164,7 @@ START_TEST(test_query_string_split)
 	ck_assert_int_eq(c.n, 2);
 	ck_assert_str_eq(c.params[0], "[\"1\"]");
 	ck_assert_str_eq(c.params[1], "[\"z\",\"2\"]");
+	ck_assert_str_eq(c.query[1], "UPDATE t SET a = $1 WHERE b = $2");
 	ck_assert_int_eq(paramsample_extract_query("SELECT 'unterminated", collect, &c), -1);
 }
 END_TEST
