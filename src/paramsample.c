@@ -343,7 +343,8 @@ enum paramsample_status paramsample_extract(const char *stmt,
 	walk_tree(&w, inner);
 	if (w.oom)
 		goto done;
-	qsort(w.c, (size_t)w.n, sizeof(*w.c), by_location);
+	if (w.n)
+		qsort(w.c, (size_t)w.n, sizeof(*w.c), by_location);
 	/* a node reached twice counts once, as in normalize */
 	int n = 0;
 	for (int k = 0; k < w.n; k++)
@@ -446,6 +447,11 @@ int paramsample_extract_query(const char *text,
 	}
 	pg_query_free_split_result(sr);
 	return emitted;
+}
+
+void paramsample_thread_exit(void)
+{
+	pg_query_exit();
 }
 
 void paramsample_clear(struct paramsample *s)
