@@ -274,9 +274,9 @@ void paramtap_write_metrics(const struct loop *loop, FILE *out)
 		"queued for the store (sample_query_params).\n"
 		"# TYPE pglifeguard_param_samples_total counter\n"
 		"pglifeguard_param_samples_total %llu\n"
-		"# HELP pglifeguard_param_samples_skipped_total Statements due for a parameter "
-		"sample that were not sampled: too_long (text and values over 4000 bytes), "
-		"partial (message not entirely buffered).\n"
+		"# HELP pglifeguard_param_samples_skipped_total Statements not sampled: too_long "
+		"(a due statement whose text and values exceed 4000 bytes), partial (a Query, "
+		"Parse or Bind message not entirely buffered, not looked at).\n"
 		"# TYPE pglifeguard_param_samples_skipped_total counter\n"
 		"pglifeguard_param_samples_skipped_total{reason=\"too_long\"} %llu\n"
 		"pglifeguard_param_samples_skipped_total{reason=\"partial\"} %llu\n",

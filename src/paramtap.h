@@ -19,7 +19,7 @@ struct event_params;
 struct paramtap_stats {
 	uint64_t sampled; /* events queued */
 	uint64_t too_long; /* text and values over EVENT_PARAMS_DATA */
-	uint64_t partial; /* message not entirely buffered */
+	uint64_t partial; /* Query, Parse or Bind not entirely buffered: not looked at */
 };
 
 /* paramtap_note looks at a message of TYPE ('Q', 'P' or 'B'; others are

@@ -12,9 +12,11 @@ import ctypes.util
 import json
 import os
 import shutil
+import socket
 import sqlite3
 import tempfile
 import time
+import urllib.request
 
 import pytest
 
@@ -225,3 +227,33 @@ def test_setting_off_stores_nothing(make_pooler, store_dir, table, cluster):
         conn.execute("SELECT a FROM lg_params WHERE a = %s", (42,)).fetchall()
     flushed_after(store, t0)
     assert rows(store, "SELECT count(*) FROM param_samples") == [(0,)]
+
+
+def test_too_long_skipped_and_counted(make_pooler, store_dir, table, cluster):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    store = os.path.join(store_dir, "store.db")
+    # pkt_buf: the messages arrive whole, so they are too long rather than
+    # partial (both skipped, counted apart)
+    pooler = make_pooler(pool_mode="session", metrics_listen="127.0.0.1:%d" % port,
+                         pkt_buf=65536, **settings(store))
+
+    def metric(name):
+        text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=10).read()
+        for line in text.decode().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+        return None
+
+    assert metric("pglifeguard_param_samples_total") == 0
+    long_value = "y" * 5000
+    assert pooler.query("SELECT a FROM lg_params WHERE b = '%s'" % long_value) == []
+    with psycopg.connect(**pooler.dsn(), autocommit=True) as conn:
+        assert conn.execute("SELECT a FROM lg_params WHERE b = %s", (long_value,)).fetchall() == []
+    assert pooler.query("SELECT a FROM lg_params WHERE a = 42") == [(42,)]
+    wait_sample(store, "SELECT a FROM lg_params WHERE a = $1")
+    flushed_after(store, time.time())
+    assert samples(store, "SELECT a FROM lg_params WHERE b = $1") == []
+    assert metric('pglifeguard_param_samples_skipped_total{reason="too_long"}') == 2
+    assert metric("pglifeguard_param_samples_total") == 1
