@@ -14,7 +14,6 @@
 #include "evqueue.h"
 #include "locksampler.h"
 #include "log.h"
-#include "paramsample.h"
 #include "relstats.h"
 #include "rollup.h"
 #include "sampler.h"
@@ -164,7 +163,6 @@ static void *thread_main(void *arg)
 	}
 	if (m->owners)
 		backend_owner_detach(m->owners);
-	paramsample_thread_exit();
 	return NULL;
 }
 

@@ -449,11 +449,6 @@ int paramsample_extract_query(const char *text,
 	return emitted;
 }
 
-void paramsample_thread_exit(void)
-{
-	pg_query_exit();
-}
-
 void paramsample_clear(struct paramsample *s)
 {
 	free(s->query);

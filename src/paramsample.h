@@ -51,10 +51,6 @@ enum paramsample_status paramsample_extract(const char *stmt,
 int paramsample_extract_query(const char *text,
 			      void (*emit)(void *arg, const struct paramsample *sample), void *arg);
 
-/* paramsample_thread_exit frees what libpg_query keeps for the calling
- * thread; call it before a thread that extracted samples ends. */
-void paramsample_thread_exit(void);
-
 /* paramsample_clear frees what S owns and empties it. */
 void paramsample_clear(struct paramsample *s);
 
