@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "evqueue.h"
 #include "paramsample.h"
+#include "paramtap.h"
 
 /* ok extracts STMT (no Bind values) and checks its params JSON. */
 static void ok(const char *stmt, const char *query, const char *params)
@@ -169,6 +171,99 @@ START_TEST(test_query_string_split)
 }
 END_TEST
 
+START_TEST(test_tap_sampled_kind)
+{
+	const char *yes[] = {"SELECT 1",
+			     "  select 1",
+			     "(SELECT 1) UNION (SELECT 2)",
+			     "/* app */ UPDATE t SET a = 1",
+			     "-- x\nDELETE FROM t",
+			     "Insert into t values (1)",
+			     "VALUES (1)",
+			     "with x as (select 1) select * from x",
+			     "select"};
+	const char *no[] = {"ALTER ROLE x PASSWORD 'y'",
+			    "SET a = 1",
+			    "COPY t FROM STDIN",
+			    "selected",
+			    "BEGIN; SELECT 1",
+			    "EXPLAIN SELECT 1",
+			    "/* open comment",
+			    "",
+			    "withdraw"};
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		ck_assert_msg(paramtap_sampled_kind(yes[i], (uint32_t)strlen(yes[i])), "%s",
+			      yes[i]);
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		ck_assert_msg(!paramtap_sampled_kind(no[i], (uint32_t)strlen(no[i])), "%s", no[i]);
+	/* LEN bounds the look: "SEL" of "SELECT" is not a keyword */
+	ck_assert(!paramtap_sampled_kind("SELECT", 3));
+}
+END_TEST
+
+/* value reads the Ith encoded value of P (after its text). */
+static int32_t value(const struct event_params *p, int i, const char **data)
+{
+	size_t at = (size_t)p->text_len + 1;
+	int32_t len = 0;
+	for (int k = 0; k <= i; k++) {
+		memcpy(&len, p->data + at, 4);
+		at += 4;
+		*data = p->data + at;
+		if (len > 0 && k < i)
+			at += (size_t)len;
+	}
+	return len;
+}
+
+START_TEST(test_tap_encode_values)
+{
+	static struct event_params p;
+	const char *d;
+	memcpy(p.data, "SELECT $1, $2, $3", 18);
+	p.text_len = 17;
+	p.used = 18;
+	/* portal "", statement "s", formats (text, binary, text), 3 values:
+	 * "42", 4 binary bytes, NULL; no result formats */
+	static const uint8_t bind[] = {0, 's', 0, 0, 3, 0,    0,    0,    1,    0, 0,
+				       0, 3,   0, 0, 0, 2,    '4',  '2',  0,    0, 0,
+				       4, 0,   0, 0, 7, 0xff, 0xff, 0xff, 0xff, 0, 0};
+	ck_assert(paramtap_encode_values(&p, bind, sizeof(bind)));
+	ck_assert_int_eq(p.nvalues, 3);
+	ck_assert_int_eq(value(&p, 0, &d), 2);
+	ck_assert(!memcmp(d, "42", 2));
+	ck_assert_int_eq(value(&p, 1, &d), -1); /* binary: unknown */
+	ck_assert_int_eq(value(&p, 2, &d), -1); /* NULL */
+	ck_assert_uint_eq(p.used, 18 + 4 + 2 + 4 + 4);
+	/* one format code for all: binary */
+	static const uint8_t all_binary[] = {0, 0, 0, 1, 0, 1, 0, 1, 0, 0, 0, 1, 'x', 0, 0};
+	p.used = 18;
+	ck_assert(paramtap_encode_values(&p, all_binary, sizeof(all_binary)));
+	ck_assert_int_eq(value(&p, 0, &d), -1);
+	/* truncated and inconsistent bodies */
+	p.used = 18;
+	ck_assert(!paramtap_encode_values(&p, bind, 20));
+	static const uint8_t bad_count[] = {0, 0, 0, 2, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 'x'};
+	ck_assert(!paramtap_encode_values(&p, bad_count, sizeof(bad_count)));
+	static const uint8_t huge_len[] = {0, 0, 0, 0, 0, 1, 0x7f, 0xff, 0xff, 0xff, 'x'};
+	ck_assert(!paramtap_encode_values(&p, huge_len, sizeof(huge_len)));
+	/* values that do not fit in the event */
+	static uint8_t big[8 + EVENT_PARAMS_DATA];
+	big[0] = 0;
+	big[1] = 0;
+	big[2] = 0;
+	big[3] = 0; /* no format codes */
+	big[4] = 0;
+	big[5] = 1;
+	uint32_t n = EVENT_PARAMS_DATA - 10;
+	big[6] = (uint8_t)(n >> 24);
+	big[7] = (uint8_t)(n >> 16);
+	big[8] = (uint8_t)(n >> 8);
+	big[9] = (uint8_t)n;
+	ck_assert(!paramtap_encode_values(&p, big, 10 + n));
+}
+END_TEST
+
 static Suite *paramsample_suite(void)
 {
 	Suite *s = suite_create("paramsample");
@@ -181,6 +276,8 @@ static Suite *paramsample_suite(void)
 	tcase_add_test(tc, test_bind_values_and_literals);
 	tcase_add_test(tc, test_utility_statements_refused);
 	tcase_add_test(tc, test_query_string_split);
+	tcase_add_test(tc, test_tap_sampled_kind);
+	tcase_add_test(tc, test_tap_encode_values);
 	suite_add_tcase(s, tc);
 	return s;
 }
