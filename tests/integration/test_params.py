@@ -4,7 +4,7 @@ end up in the store's param_samples with their values in the numbering of
 the normalized text, and with the fingerprint libpg_query gives the
 pg_stat_statements text of the same statement; binary and NULL Bind values
 are null; utility statements (a password in ALTER ROLE) are never stored
-nor logged; nothing is stored with the setting off."""
+nor logged; nothing is stored with the setting off, and sampling starts at reload."""
 
 import contextlib
 import ctypes
@@ -12,6 +12,7 @@ import ctypes.util
 import json
 import os
 import shutil
+import signal
 import socket
 import sqlite3
 import tempfile
@@ -227,6 +228,17 @@ def test_setting_off_stores_nothing(make_pooler, store_dir, table, cluster):
         conn.execute("SELECT a FROM lg_params WHERE a = %s", (42,)).fetchall()
     flushed_after(store, t0)
     assert rows(store, "SELECT count(*) FROM param_samples") == [(0,)]
+
+    # on at reload: the next statements are sampled
+    with open(pooler.ini) as f:
+        text = f.read()
+    assert "sample_query_params = 0\n" in text
+    with open(pooler.ini, "w") as f:
+        f.write(text.replace("sample_query_params = 0\n", "sample_query_params = 1\n"))
+    pooler.signal(signal.SIGHUP)
+    assert wait_for(lambda: pooler.query("SELECT a FROM lg_params WHERE a = 42") == [(42,)]
+                    and samples(store, "SELECT a FROM lg_params WHERE a = $1"), 15)
+    assert samples(store, "SELECT a FROM lg_params WHERE a = $1")[0][2] == ["42"]
 
 
 def test_too_long_skipped_and_counted(make_pooler, store_dir, table, cluster):
