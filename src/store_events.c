@@ -173,7 +173,7 @@ int store_events_leadership(struct store *store, const char *dbname, bool leader
 
 int64_t store_events_expire(struct store *store, int64_t cutoff_us, int batch)
 {
-	static const char *const tables[] = {"leak_events",        "alert_events",  "pool_samples",
+	static const char *const tables[] = {"leak_events", "alert_events", "pool_samples",
 					     "monitor_leadership", "param_samples", "repeat_events",
 					     "xact_samples"};
 	sqlite3 *db = store_db(store);
