@@ -17,6 +17,7 @@
 #include "config.h"
 #include "log.h"
 #include "loop.h"
+#include "paramtap.h"
 #include "pool.h"
 #include "proto.h"
 #include "server.h"
@@ -518,6 +519,8 @@ static enum pkt_action forward_to_server(struct client *client, uint8_t type, ui
 	struct loop *loop = client->conn.loop;
 	enum pkt_action act = PKT_FORWARD;
 
+	if (loop->cfg->sample_query_params)
+		paramtap_note(client, type, len, body, avail);
 	if (server->ps_on) {
 		int how;
 		act = ps_client_message(client, type, len, body, avail, &how);

@@ -180,6 +180,10 @@ static const struct setting settings[] = {
 	INT(monitor_queue_size, "1024", 1, 1000000, 0,
 	    "pooler events (leaks, alerts, pool samples) queued for the store; more are dropped "
 	    "and counted"),
+	BOOL(sample_query_params, "0", R,
+	     "store the parameter values of sampled statements (personal data!) for the advisor"),
+	TIME(sample_query_params_interval, "60", 0, R,
+	     "seconds between two samples of one statement's parameter values"),
 
 	/* alerts */
 	TIME(alert_for_seconds, "30", 0, R,

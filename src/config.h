@@ -133,6 +133,8 @@ struct config {
 	char *monitor_password; /* "" = the entry's password or auth_file */
 	char *monitor_databases; /* comma list; "" = all but "*" */
 	int monitor_queue_size; /* default 1024 events */
+	bool sample_query_params; /* default false: values can be personal data */
+	usec_t sample_query_params_interval; /* default 60 s per statement */
 
 	/* logging and process */
 	char *logfile; /* "" = stderr only */

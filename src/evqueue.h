@@ -14,6 +14,7 @@ enum event_kind {
 	EVENT_LEAK_RETURNED,
 	EVENT_ALERT,
 	EVENT_POOL_SAMPLE,
+	EVENT_PARAM_SAMPLE,
 };
 
 /* A suspected leak, with every field of its log line; a returned leak
@@ -46,6 +47,22 @@ struct event_pool {
 	char database[64], user[64];
 };
 
+/* Bytes of statement text and Bind values one parameter sample carries. */
+#define EVENT_PARAMS_DATA 4000
+
+/* A statement whose parameter values are sampled (sample_query_params):
+ * the raw text, then, for a Bind, each value as a native int32 length
+ * (-1: NULL or binary format) and its bytes. paramtap.c writes it,
+ * store_params.c reads it; the monitor parses it, never the pooler. */
+struct event_params {
+	char database[64];
+	bool query; /* a Query string (maybe several statements), not a Parse */
+	int16_t nvalues; /* Bind values after the text */
+	uint16_t text_len; /* the text at data, NUL-terminated */
+	uint16_t used; /* bytes of data in use */
+	char data[EVENT_PARAMS_DATA];
+};
+
 struct event {
 	enum event_kind kind;
 	int64_t at_us; /* wall clock */
@@ -53,6 +70,7 @@ struct event {
 		struct event_leak leak;
 		struct event_alert alert;
 		struct event_pool pool;
+		struct event_params params;
 	} u;
 };
 

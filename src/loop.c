@@ -16,6 +16,7 @@
 #include "janitor.h"
 #include "listener.h"
 #include "log.h"
+#include "paramtap.h"
 #include "pool.h"
 #include "server.h"
 #include "stats.h"
@@ -298,6 +299,7 @@ void loop_destroy(struct loop *loop)
 	cancel_abort_all(loop);
 	reap(loop);
 	ps_registry_free(&loop->ps_reg);
+	paramtap_free(loop);
 	list_for_each_safe(n, t, &loop->pools) pool_free(container_of(n, struct pool, node));
 	list_for_each_safe(n, t, &loop->databases)
 	{

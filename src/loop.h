@@ -58,6 +58,7 @@ struct loop {
 	struct alert_state *alerts; /* alert.c: rules' state, SHOW ALERTS */
 	struct event_queue *events; /* to the monitor thread; NULL when it is off */
 	usec_t pool_sample_at; /* events.c: last pool saturation samples */
+	struct paramtap *paramtap; /* paramtap.c: sample_query_params; NULL until used */
 
 	int client_count; /* every client connection, for max_client_conn */
 	uint64_t next_id; /* C-/S- ids */

@@ -12,6 +12,7 @@
 #include "evqueue.h"
 #include "histogram.h"
 #include "loop.h"
+#include "paramtap.h"
 #include "pool.h"
 #include "sessionstate.h"
 #include "stats.h"
@@ -376,6 +377,7 @@ void metrics_write(struct loop *loop, FILE *out)
 	for (size_t i = 0; i < sizeof(hist_families) / sizeof(hist_families[0]); i++)
 		write_histograms(loop, out, &hist_families[i]);
 	alert_write_metrics(loop, out);
+	paramtap_write_metrics(loop, out);
 	if (loop->events) {
 		family(out, "monitor_events_total", "counter",
 		       "Pooler events (leaks, alerts, pool samples) queued for the store.");

@@ -618,6 +618,12 @@ static struct pstmt *refresh(struct loop *loop, struct client *client, const cha
 
 /* --- client messages ---------------------------------------------------- */
 
+const char *ps_client_text(struct client *client, const char *name)
+{
+	struct pstmt *st = client->ps.count ? name_get(&client->ps, name) : NULL;
+	return st ? (const char *)st->tail : NULL;
+}
+
 bool ps_active(const struct client *client)
 {
 	return client->pool && client->pool->mode != POOL_MODE_SESSION &&

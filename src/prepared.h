@@ -79,6 +79,11 @@ uint32_t ps_registry_count(const struct ps_registry *reg);
  * transaction or statement pooling with max_prepared_statements > 0. */
 bool ps_active(const struct client *client);
 
+/* ps_client_text returns the query text (NUL-terminated, borrowed until
+ * the name is closed) of CLIENT's statement NAME, or NULL when CLIENT has
+ * no such name. */
+const char *ps_client_text(struct client *client, const char *name);
+
 /* ps_client_free forgets all of CLIENT's names. */
 void ps_client_free(struct loop *loop, struct ps_client *pc);
 /* ps_server_free forgets SERVER's statements and owed responses. */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include "leak.h"
 #include "log.h"
+#include "store_params.h"
 #include "timeutil.h"
 
 static const char ins_leak[] =
@@ -88,7 +89,7 @@ int store_events_write(struct store *store, const struct event *events, size_t n
 		goto fail_prepare;
 	for (size_t j = 0; j < n; j++) {
 		const struct event *e = &events[j];
-		sqlite3_stmt *s = st[e->kind];
+		sqlite3_stmt *s = e->kind < 4 ? st[e->kind] : NULL;
 		int rc = 0;
 		switch (e->kind) {
 		case EVENT_LEAK_SUSPECTED:
@@ -115,6 +116,9 @@ int store_events_write(struct store *store, const struct event *events, size_t n
 			rc = step(db, s);
 			break;
 		}
+		case EVENT_PARAM_SAMPLE:
+			rc = store_params_write(db, e);
+			break;
 		case EVENT_POOL_SAMPLE: {
 			const struct event_pool *p = &e->u.pool;
 			sqlite3_bind_int64(s, 1, e->at_us);

@@ -5,7 +5,7 @@
 #   tests/fuzz/run.sh [SECONDS] [TARGET...]
 #
 # SECONDS per target defaults to 60; TARGET defaults to all of them
-# (fuzz_startup fuzz_messages fuzz_scram fuzz_authfile fuzz_http fuzz_topstmt). Work goes to $OUT
+# (fuzz_startup fuzz_messages fuzz_scram fuzz_authfile fuzz_http fuzz_topstmt fuzz_paramsample). Work goes to $OUT
 # (default: $TMPDIR/pglifeguard-fuzz): the binaries, the corpus each run
 # grows (the checked-in seeds are only read), and crash artifacts. Exits 1
 # if a target crashed; the artifact replays with
@@ -18,7 +18,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 secs=${1:-60}
 [ $# -gt 0 ] && shift
-targets=${*:-fuzz_startup fuzz_messages fuzz_scram fuzz_authfile fuzz_http fuzz_topstmt}
+targets=${*:-fuzz_startup fuzz_messages fuzz_scram fuzz_authfile fuzz_http fuzz_topstmt fuzz_paramsample}
 out=${OUT:-${TMPDIR:-/tmp}/pglifeguard-fuzz}
 cc=${CC_FUZZ:-clang}
 
