@@ -3,6 +3,7 @@
  * from pg_query_normalize, and the two are matched by aligning the
  * original text with the normalized one. */
 #include "paramsample.h"
+#include <ctype.h>
 #include <json-c/json.h>
 #include <pg_query.h>
 #include <stdbool.h>
@@ -306,6 +307,34 @@ static bool align(const char *o, const char *t, const struct pconst *c, int n, i
 	return on - i == tn - j && !memcmp(o + i, t + j, on - i);
 }
 
+/* renumber returns a copy of the normalized text T in which each $N
+ * above BASE (at most BASE + REPLACED) is $TO[N - BASE - 1]; NULL when
+ * out of memory. */
+static char *renumber(const char *t, int base, int replaced, const int *to)
+{
+	struct sbuf b = {0};
+	size_t i = 0, n = strlen(t);
+	while (i < n) {
+		int len = 0, num = 0;
+		bool word = i && (isalnum((unsigned char)t[i - 1]) || t[i - 1] == '_' ||
+				  t[i - 1] == '$');
+		if (!word && (num = placeholder(t + i, &len)) > base && num <= base + replaced) {
+			char ph[16];
+			int l = snprintf(ph, sizeof(ph), "$%d", to[num - base - 1]);
+			sb_add(&b, ph, (size_t)l);
+			i += (size_t)len;
+		} else {
+			sb_add(&b, t + i, 1);
+			i++;
+		}
+	}
+	if (b.oom) {
+		free(b.s);
+		return NULL;
+	}
+	return b.s ? b.s : strdup("");
+}
+
 enum paramsample_status paramsample_extract(const char *stmt,
 					    const struct paramsample_value *values, int nvalues,
 					    struct paramsample *out)
@@ -381,14 +410,21 @@ enum paramsample_status paramsample_extract(const char *stmt,
 		else
 			json_null(&b);
 	}
-	for (int r = 0; r < replaced; r++) {
-		int k = byrank[r] - 1;
-		if (r || w.max_param)
+	/* pg_stat_statements numbers the constants it replaces in text
+	 * order, libpg_query in tree-walk order (LIMIT $5 OFFSET $4): the
+	 * values and the stored text follow pg_stat_statements, so that $n
+	 * means the same value in both texts */
+	int r = 0;
+	for (int k = 0; k < n; k++) {
+		if (!nums[k])
+			continue;
+		byrank[nums[k] - w.max_param - 1] = w.max_param + 1 + r;
+		if (r++ || w.max_param)
 			sb_add(&b, ",", 1);
 		const_value(&b, w.c[k].node, stmt, w.c[k].location, ends[k]);
 	}
 	sb_add(&b, "]", 1);
-	if (b.oom || !(out->query = strdup(nr.normalized_query)))
+	if (b.oom || !(out->query = renumber(nr.normalized_query, w.max_param, replaced, byrank)))
 		goto done;
 	memcpy(out->fingerprint, fr.fingerprint_str, 17);
 	out->params = b.s;

@@ -81,17 +81,18 @@ END_TEST
 
 START_TEST(test_in_list_limit_values_with)
 {
-	/* libpg_query numbers in tree-walk order: OFFSET before LIMIT */
+	/* numbered in text order as pg_stat_statements does (libpg_query's
+	 * normalize walks OFFSET before LIMIT) */
 	ok("SELECT * FROM t WHERE id IN (1, 2, 3) ORDER BY id LIMIT 10 OFFSET 20",
-	   "SELECT * FROM t WHERE id IN ($1, $2, $3) ORDER BY id LIMIT $5 OFFSET $4",
-	   "[\"1\",\"2\",\"3\",\"20\",\"10\"]");
+	   "SELECT * FROM t WHERE id IN ($1, $2, $3) ORDER BY id LIMIT $4 OFFSET $5",
+	   "[\"1\",\"2\",\"3\",\"10\",\"20\"]");
 	/* positions in GROUP BY and ORDER BY stay as they are */
 	ok("SELECT 1 FROM t WHERE a = 2 GROUP BY 3 HAVING 4 > 5 ORDER BY 6",
 	   "SELECT $1 FROM t WHERE a = $2 GROUP BY 3 HAVING $3 > $4 ORDER BY 6",
 	   "[\"1\",\"2\",\"4\",\"5\"]");
 	ok("VALUES (1, 'a'), (2, 'b')", "VALUES ($1, $2), ($3, $4)", "[\"1\",\"a\",\"2\",\"b\"]");
 	ok("WITH x AS (SELECT 1 AS v) SELECT * FROM x WHERE v = 2",
-	   "WITH x AS (SELECT $2 AS v) SELECT * FROM x WHERE v = $1", "[\"2\",\"1\"]");
+	   "WITH x AS (SELECT $1 AS v) SELECT * FROM x WHERE v = $2", "[\"1\",\"2\"]");
 	ok("INSERT INTO t (a, b) VALUES (7, 'x')", "INSERT INTO t (a, b) VALUES ($1, $2)",
 	   "[\"7\",\"x\"]");
 	ok("DELETE FROM t WHERE a = 3 /* comment 4 */",
