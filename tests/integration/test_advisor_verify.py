@@ -6,8 +6,9 @@ tables whose right answer depends on the parameter values: adv_feed's
 rows, the planner's default guess) but is with the recent timestamps the
 application really asks for; adv_skew's `owner_id = $1` looks selective on a
 generic plan, but the application asks for the owner of 90% of the rows.
-The pooler side that fills param_samples is not here yet: the tests insert
-the samples into a copy of the store, keyed by libpg_query fingerprint.
+The workload runs with sample_query_params on: one test reads what the
+pooler sampled; the others replace the samples, in a copy of the store, by
+chosen ones keyed by libpg_query fingerprint (or by none: generic plans).
 --verify builds each suggestion for real in a rolled-back transaction."""
 
 import json
@@ -85,6 +86,7 @@ def advised(cluster, store_dir):
     try:
         with running_pooler(cluster, pool_mode="transaction", store_path=store,
                             sample_interval=1, monitor_user="lg_plain",
+                            sample_query_params=1,
                             monitor_databases="advapp",
                             databases={"advapp": "host=127.0.0.1 port=%d dbname=lgtest"
                                        % cluster.port}) as pooler:
@@ -120,10 +122,11 @@ def fingerprint(query):
 
 def with_samples(store, dest, samples, database="advapp"):
     """A copy of STORE with SAMPLES ({LIKE pattern: [params, ...]}) in
-    param_samples, as the pooler would write them."""
+    param_samples instead of what the pooler sampled."""
     shutil.copy(store, dest)
     db = sqlite3.connect(dest)
     try:
+        db.execute("DELETE FROM param_samples")
         now = int(time.time() * 1e6)
         for like, params_list in samples.items():
             q = statement(store, like)
@@ -164,13 +167,19 @@ def sampled_store(advised, store_dir):
     return with_samples(store, os.path.join(store_dir, "sampled.db"), SAMPLES), conninfo
 
 
+@pytest.fixture(scope="module")
+def generic_store(advised, store_dir):
+    store, conninfo = advised
+    return with_samples(store, os.path.join(store_dir, "generic.db"), {}), conninfo
+
+
 def helped(doc, table):
     return {st["query"]: st for s in doc["suggestions"] if s["table"] == table
             for st in s["statements"]}
 
 
-def test_generic_without_samples(advised):
-    store, conninfo = advised
+def test_generic_without_samples(generic_store):
+    store, conninfo = generic_store
     r, doc = suggest(store, conninfo)
     assert r.returncode == 0, r.stderr
     planted = {(t, k, w) for t, (k, w) in PLANTED.items()}
@@ -216,6 +225,7 @@ def test_sampled_values_decide(sampled_store, cluster):
 
 
 def test_samples_of_another_database_ignored(advised, store_dir):
+    # (with_samples drops what the pooler sampled)
     store, conninfo = advised
     other = with_samples(store, os.path.join(store_dir, "otherdb.db"), SAMPLES,
                          database="someotherapp")
@@ -394,3 +404,38 @@ def test_verify_build_timeout(sampled_store, cluster):
     assert not any(st["verify"]["measured"] for s in doc["suggestions"]
                    for st in s["statements"])
     no_leftovers(cluster)
+
+
+def test_pooler_samples(advised, cluster):
+    """What the pooler sampled (sample_query_params = 1) reaches the
+    advisor: the statements are planned with the application's values. The
+    application asks adv_feed for recent rows and adv_skew for rare owners,
+    so both indexes pay off (with adv_skew's common owner they would not:
+    test_sampled_values_decide); the planted set is still found."""
+    store, conninfo = advised
+    db = sqlite3.connect("file:%s?mode=ro" % store, uri=True)
+    try:
+        rows = db.execute("SELECT database, fingerprint, query, params FROM param_samples"
+                          ).fetchall()
+    finally:
+        db.close()
+    by_query = {}
+    for database, fp, query, params in rows:
+        assert database == "advapp"
+        by_query.setdefault(query, []).append((fp, json.loads(params)))
+    # the same fingerprint and $n as pg_stat_statements' text
+    for q in (FEED_SELECT, FEED_UPDATE, SKEW, ACCOUNTS):
+        assert q in by_query, sorted(by_query)
+        assert {fp for fp, _ in by_query[q]} == {fingerprint(statement(store, q))}
+    assert [p for _, p in by_query[FEED_SELECT]] == [[RECENT]]
+    assert by_query[FEED_UPDATE][0][1][1] == RECENT
+    r, doc = suggest(store, conninfo)
+    assert r.returncode == 0, r.stderr
+    planted = {(t, k, w) for t, (k, w) in PLANTED.items()}
+    assert keyset(doc) == planted | {("public.adv_feed", "created_at", None),
+                                     ("public.adv_skew", "owner_id", None)}, keyset(doc)
+    feed = helped(doc, "public.adv_feed")
+    assert feed[FEED_SELECT]["planned_with"] == "sampled", feed
+    assert feed[FEED_SELECT]["cost_after"] * 2 <= feed[FEED_SELECT]["cost_before"]
+    assert helped(doc, "public.adv_skew")[SKEW]["planned_with"] == "sampled"
+    assert helped(doc, "public.adv_accounts")[ACCOUNTS]["planned_with"] == "sampled"
