@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "clifmt.h"
 #include "output.h"
+#include "ownstmt.h"
 #include "svg.h"
 #include "advisor/advisor.h"
 #include "advisor/findings.h"
@@ -384,7 +385,10 @@ static bool others(struct report *r, const struct series *s, size_t n, struct se
 	sqlite3_stmt *st = prepare(r, "SELECT i.end_us, sum(s.total_exec_time)"
 				      " FROM statement_samples AS s"
 				      " JOIN sample_intervals AS i ON i.id = s.interval_id"
-				      " WHERE i.end_us >= ?1 GROUP BY i.end_us ORDER BY i.end_us");
+				      " LEFT JOIN statements AS t ON t.queryid = s.queryid"
+				      "  AND t.userid = s.userid AND t.dbid = s.dbid"
+				      " WHERE i.end_us >= ?1 AND NOT pglg_own_statement(t.query)"
+				      " GROUP BY i.end_us ORDER BY i.end_us");
 	if (!st)
 		return false;
 	struct svg_series v[TOP_CHART];
@@ -428,7 +432,7 @@ static const char top_sql[] =
 	" JOIN sample_intervals AS i ON i.id = s.interval_id"
 	" LEFT JOIN statements AS t"
 	"  ON t.queryid = s.queryid AND t.userid = s.userid AND t.dbid = s.dbid"
-	" WHERE i.end_us >= ?1"
+	" WHERE i.end_us >= ?1 AND NOT pglg_own_statement(t.query)"
 	" GROUP BY s.queryid, s.userid, s.dbid, i.dbname"
 	" ORDER BY 7 DESC, 6 DESC LIMIT " /* TOP_TABLE */ "20";
 
@@ -965,6 +969,11 @@ int cli_report(const char *store_path, int argc, char **argv)
 		return CLI_STORE;
 	struct report r = {.db = store_db(store), .to = timeutil_wall(), .timeout_ms = 5000};
 	r.from = r.to - since;
+	if (ownstmt_register(r.db) < 0) {
+		fprintf(stderr, "pglifeguard-cli report: %s\n", sqlite3_errmsg(r.db));
+		store_close(store);
+		return CLI_STORE;
+	}
 	if (conninfo && !(r.conn = cli_connect_db("report", conninfo))) {
 		store_close(store);
 		return CLI_DB;

@@ -277,6 +277,11 @@ def test_sections_and_charts(report, cluster):
     row = [l for l in top.splitlines() if "lg_report_t WHERE id = $1" in l and "<tr>" in l]
     assert len(row) == 1, top[-3000:]
     assert '<td class="n">180</td>' in row[0], row
+    # pglifeguard's own statements are in the store, not in the report
+    own = store_rows(store, "SELECT count(*) FROM statements WHERE query LIKE '-- Sampler:%'"
+                     " OR query LIKE '-- Lock sampler:%'")[0][0]
+    assert own > 0
+    assert "-- Sampler:" not in top and "-- Lock sampler:" not in top
     # the stacked chart: the top 5, and the rest of the 14 statements as one
     # band on top, so that the stack's edge is the whole workload's time
     chart = top[top.index("<svg "):top.index("</svg>")]
