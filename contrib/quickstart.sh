@@ -3,7 +3,9 @@
 # puts it in front of a PostgreSQL in transaction pooling, runs a short
 # pgbench load through it (20 clients on a pool of 5 for 10 s, prepared
 # statements), then shows what it saw: the admin console and
-# pglifeguard-cli's top, tables and pools. Everything it starts is stopped and removed at the end.
+# pglifeguard-cli's top, tables, suggest and pools, and writes the HTML
+# report to build/pglifeguard-report.html. Everything it starts is stopped
+# and removed at the end.
 #
 #   bash contrib/quickstart.sh
 #
@@ -79,6 +81,7 @@ if [ -n "${PGLIFEGUARD_DSN:-}" ]; then
 		default_pool_size=5 store_path="$store" sample_interval=2 monitor_user="$user" || exit 1
 	printf '\\set n random(1, 100000)\nSELECT :n;\n' >"$work/select.sql"
 	load=(-f "$work/select.sql")
+	advise=$PGLIFEGUARD_DSN
 else
 	say "starting a throwaway PostgreSQL 15"
 	pg_start || exit 1
@@ -87,6 +90,7 @@ else
 	pooler_start pool_mode=transaction default_pool_size=5 store_path="$store" sample_interval=2 \
 		monitor_user="$user" || exit 1
 	load=(-S)
+	advise="host=$LG_PG_HOST port=$LG_PG_PORT user=$LG_PG_USER dbname=$db"
 fi
 echo "pglifeguard listens on 127.0.0.1:$LG_POOLER_PORT (config $LG_POOLER_INI)"
 
@@ -109,6 +113,12 @@ if [ -x "$cli" ]; then
 	"$cli" -s "$store" top --since 1h --limit 10
 	say "pglifeguard-cli tables (table and index statistics)"
 	"$cli" -s "$store" tables --since 1h --limit 5
+	say "pglifeguard-cli suggest (indexes checked with hypopg, query suggestions)"
+	"$cli" -s "$store" suggest --since 1h -d "$advise" ||
+		echo "(suggest needs hypopg and a role that may create it in $db)"
+	say "pglifeguard-cli report"
+	"$cli" -s "$store" report --since 1h -d "$advise" -o "$top/build/pglifeguard-report.html" &&
+		echo "written: build/pglifeguard-report.html (one file, open it in a browser)"
 	say "pglifeguard-cli pools (live, from the admin console)"
 	PGPASSWORD=$LG_ADMIN_PASSWORD "$cli" pools -h 127.0.0.1 -p "$LG_POOLER_PORT" -U lg_admin ||
 		echo "(the admin console did not answer)"
