@@ -136,6 +136,11 @@ START_TEST(test_dates_timestamps)
 	IS(PARAMCONV_TIMESTAMP, "2026-11-23 17:31:17.000123", 0, 0x03, 0x03, 0xf3, 0xba, 0xdb, 0x43,
 	   0xbb);
 	IS(PARAMCONV_TIMESTAMPTZ, "2000-01-01 00:00:01+00", 0, 0, 0, 0, 0, 0x0f, 0x42, 0x40);
+	/* before year 1: the zone, then BC, as PostgreSQL prints it */
+	IS(PARAMCONV_TIMESTAMPTZ, "0001-12-31 23:00:00+00 BC", 0xff, 0x1f, 0xe2, 0xfe, 0xef, 0x08,
+	   0xbc, 0x00);
+	IS(PARAMCONV_TIMESTAMP, "0001-12-31 23:00:00 BC", 0xff, 0x1f, 0xe2, 0xfe, 0xef, 0x08, 0xbc,
+	   0x00);
 	IS(PARAMCONV_TIMESTAMPTZ, "infinity", 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff);
 	IS(PARAMCONV_TIMESTAMP, "-infinity", 0x80, 0, 0, 0, 0, 0, 0, 0);
 	IS(PARAMCONV_TIMESTAMP, NULL, 0, 0, 0, 0);
