@@ -52,7 +52,8 @@ struct event_pool {
 
 /* A statement whose parameter values are sampled (sample_query_params):
  * the raw text, then, for a Bind, each value as a native int32 length
- * (-1: NULL or binary format) and its bytes. paramtap.c writes it,
+ * (-1: NULL or an unknown binary value), a native uint32 type OID (0: text
+ * format) and its bytes. paramtap.c writes it,
  * store_params.c reads it; the monitor parses it, never the pooler. */
 struct event_params {
 	char database[64];

@@ -3,6 +3,7 @@
  * from pg_query_normalize, and the two are matched by aligning the
  * original text with the normalized one. */
 #include "paramsample.h"
+#include "paramconv.h"
 #include <ctype.h>
 #include <json-c/json.h>
 #include <pg_query.h>
@@ -183,6 +184,23 @@ static void json_value(struct sbuf *b, const char *s, size_t len)
 			b->s[before] = '\0';
 		json_null(b); /* not UTF-8: unknown */
 	}
+}
+
+/* bind_value appends the JSON value of Bind value V: its text, or the
+ * text of its binary value; null when that is unknown. */
+static void bind_value(struct sbuf *b, const struct paramsample_value *v)
+{
+	if (!v->binary_oid) {
+		json_value(b, v->data, (size_t)v->len);
+		return;
+	}
+	size_t n;
+	char *text = paramconv_text(v->binary_oid, (const uint8_t *)v->data, (size_t)v->len, &n);
+	if (text)
+		json_value(b, text, n);
+	else
+		json_null(b);
+	free(text);
 }
 
 static const char *sub_string(json_object *node, const char *key)
@@ -406,7 +424,7 @@ enum paramsample_status paramsample_extract(const char *stmt,
 		if (k)
 			sb_add(&b, ",", 1);
 		if (k < nvalues && values[k].len >= 0)
-			json_value(&b, values[k].data, (size_t)values[k].len);
+			bind_value(&b, &values[k]);
 		else
 			json_null(&b);
 	}

@@ -8,11 +8,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* A Bind value: LEN bytes at DATA in text format; LEN < 0: NULL, or a
- * value in binary format (unknown: stored as null). */
+/* A Bind value: LEN bytes at DATA, in text format when BINARY_OID is 0,
+ * else in binary format of that type (converted with paramconv_text;
+ * a type it does not convert is stored as null); LEN < 0: NULL, or a
+ * binary value of unknown type. */
 struct paramsample_value {
 	const char *data;
 	int32_t len;
+	uint32_t binary_oid;
 };
 
 /* One extracted statement; the strings are owned (paramsample_clear). */

@@ -10,6 +10,7 @@
 #include "client.h"
 #include "evqueue.h"
 #include "loop.h"
+#include "paramconv.h"
 #include "pool.h"
 #include "prepared.h"
 #include "proto.h"
@@ -22,6 +23,8 @@ struct paramtap {
 	bool pending;
 	uint64_t pending_client, pending_fp;
 	char pending_name[64];
+	uint8_t pending_oids[4 * PARAMTAP_OIDS]; /* its parameter types, as sent */
+	int pending_noids;
 	struct event ev;
 	struct paramtap_stats stats;
 };
@@ -68,7 +71,8 @@ bool paramtap_sampled_kind(const char *text, uint32_t len)
 	return false;
 }
 
-bool paramtap_encode_values(struct event_params *p, const uint8_t *body, uint32_t blen)
+bool paramtap_encode_values(struct event_params *p, const uint8_t *body, uint32_t blen,
+			    const uint8_t *oids, int noids)
 {
 	const uint8_t *q = body, *end = body + blen;
 	/* portal and statement names */
@@ -102,11 +106,13 @@ bool paramtap_encode_values(struct event_params *p, const uint8_t *body, uint32_
 			return false;
 		int fi = nfmt == 0 ? -1 : nfmt == 1 ? 0 : i;
 		bool binary = fi >= 0 && ((fmts[2 * fi] << 8) | fmts[2 * fi + 1]) != 0;
-		int32_t keep = vlen < 0 || binary ? -1 : vlen;
-		if (used + 4 + (size_t)(keep > 0 ? keep : 0) > EVENT_PARAMS_DATA)
+		uint32_t oid = binary && i < noids ? (uint32_t)proto_get_u32(oids + 4 * i) : 0;
+		int32_t keep = vlen < 0 || (binary && !paramconv_supported(oid)) ? -1 : vlen;
+		if (used + 8 + (size_t)(keep > 0 ? keep : 0) > EVENT_PARAMS_DATA)
 			return false;
 		memcpy(p->data + used, &keep, 4);
-		used += 4;
+		memcpy(p->data + used + 4, &oid, 4);
+		used += 8;
 		if (keep > 0) {
 			memcpy(p->data + used, q, (size_t)keep);
 			used += (size_t)keep;
@@ -179,9 +185,13 @@ static void on_bind(struct loop *loop, struct paramtap *t, struct client *client
 	if (!memchr(name, '\0', blen - (uint32_t)(z + 1 - body)))
 		return;
 	uint64_t fp;
+	const uint8_t *oids;
+	int noids;
 	if (t->pending && t->pending_client == client->id && !strcmp(t->pending_name, name)) {
 		t->pending = false;
 		fp = t->pending_fp;
+		oids = t->pending_oids;
+		noids = t->pending_noids;
 	} else {
 		/* a statement prepared earlier: its text, when the pooler
 		 * translates statement names */
@@ -197,8 +207,9 @@ static void on_bind(struct loop *loop, struct paramtap *t, struct client *client
 		t->pending = false; /* the event is taken: another client's Parse is lost */
 		if (!start(t, client, text, strlen(text), false))
 			return;
+		oids = ps_client_types(client, name, &noids);
 	}
-	if (!paramtap_encode_values(&t->ev.u.params, body, blen)) {
+	if (!paramtap_encode_values(&t->ev.u.params, body, blen, oids, noids)) {
 		t->stats.too_long++;
 		return;
 	}
@@ -252,6 +263,15 @@ void paramtap_note(struct client *client, uint8_t type, uint32_t len, const uint
 		queue(loop, t, fp);
 		return;
 	}
+	/* the parameter types after the text: int16 count, int32 OIDs */
+	const uint8_t *ty = tz + 1, *end = body + blen;
+	int noids = end - ty >= 2 ? (ty[0] << 8) | ty[1] : 0;
+	if (noids > PARAMTAP_OIDS)
+		noids = PARAMTAP_OIDS; /* the others: unspecified */
+	if ((end - ty) - 2 < 4 * noids)
+		noids = 0;
+	memcpy(t->pending_oids, ty + 2, 4 * (size_t)noids);
+	t->pending_noids = noids;
 	t->pending = true;
 	t->pending_client = client->id;
 	t->pending_fp = fp;

@@ -1,5 +1,6 @@
 /* The pooler's side of sample_query_params: copies the raw text of a
- * statement and its raw text-format Bind values into a monitor event, at
+ * statement and its raw Bind values (binary ones with their type OID)
+ * into a monitor event, at
  * most once per statement per sample_query_params_interval. Never parses
  * SQL (the monitor does, paramsample.c) and never allocates per statement. */
 #ifndef PGLG_PARAMTAP_H
@@ -14,6 +15,10 @@ struct event_params;
 
 /* Slots of the per-loop table of recently sampled statements. */
 #define PARAMTAP_SLOTS 1024
+
+/* Parameter types of a Parse kept for its Bind; later ones count as
+ * unspecified. */
+#define PARAMTAP_OIDS 256
 
 /* Counters of one loop, for /metrics. */
 struct paramtap_stats {
@@ -48,9 +53,14 @@ void paramtap_free(struct loop *loop);
 bool paramtap_sampled_kind(const char *text, uint32_t len);
 
 /* paramtap_encode_values appends the Bind values of the Bind body BODY
- * (BLEN bytes, entire) to P: each as a native int32 length, -1 for NULL or
- * a binary-format value, then its bytes. Returns false when the body is
- * malformed or the values do not fit in EVENT_PARAMS_DATA (P unchanged
- * then but for garbage past p->used). */
-bool paramtap_encode_values(struct event_params *p, const uint8_t *body, uint32_t blen);
+ * (BLEN bytes, entire) to P: each as a native int32 length (-1 for NULL
+ * or a binary-format value of a type paramconv does not convert), a
+ * native uint32 type OID (0: text format; else the binary value's type),
+ * then its bytes. OIDS (NOIDS big-endian int32, borrowed until return;
+ * may be NULL when NOIDS is 0) are the statement's parameter types from
+ * its Parse. Returns false when the body is malformed or the values do
+ * not fit in EVENT_PARAMS_DATA (P unchanged then but for garbage past
+ * p->used). */
+bool paramtap_encode_values(struct event_params *p, const uint8_t *body, uint32_t blen,
+			    const uint8_t *oids, int noids);
 #endif

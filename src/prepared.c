@@ -624,6 +624,23 @@ const char *ps_client_text(struct client *client, const char *name)
 	return st ? (const char *)st->tail : NULL;
 }
 
+const uint8_t *ps_client_types(struct client *client, const char *name, int *count)
+{
+	struct pstmt *st = client->ps.count ? name_get(&client->ps, name) : NULL;
+	*count = 0;
+	if (!st)
+		return NULL;
+	const uint8_t *z = memchr(st->tail, '\0', st->tail_len);
+	uint32_t left = z ? st->tail_len - (uint32_t)(z + 1 - st->tail) : 0;
+	if (left < 2)
+		return NULL;
+	int n = (z[1] << 8) | z[2];
+	if (left - 2 < 4 * (uint32_t)n)
+		return NULL;
+	*count = n;
+	return z + 3;
+}
+
 bool ps_active(const struct client *client)
 {
 	return client->pool && client->pool->mode != POOL_MODE_SESSION &&

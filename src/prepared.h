@@ -84,6 +84,12 @@ bool ps_active(const struct client *client);
  * no such name. */
 const char *ps_client_text(struct client *client, const char *name);
 
+/* ps_client_types returns the parameter type OIDs of CLIENT's statement
+ * NAME as its Parse carried them (*COUNT big-endian int32, 0 for
+ * unspecified; borrowed like ps_client_text's text), or NULL and *COUNT
+ * 0 when CLIENT has no such name. */
+const uint8_t *ps_client_types(struct client *client, const char *name, int *count);
+
 /* ps_client_free forgets all of CLIENT's names. */
 void ps_client_free(struct loop *loop, struct ps_client *pc);
 /* ps_server_free forgets SERVER's statements and owed responses. */

@@ -73,14 +73,17 @@ int store_params_write(sqlite3 *db, const struct event *e)
 	size_t at = (size_t)p->text_len + 1;
 	for (int i = 0; i < p->nvalues && n < (int)(sizeof(values) / sizeof(values[0])); i++) {
 		int32_t len;
-		if (at + 4 > p->used)
+		uint32_t oid;
+		if (at + 8 > p->used)
 			return 0;
 		memcpy(&len, p->data + at, 4);
-		at += 4;
+		memcpy(&oid, p->data + at + 4, 4);
+		at += 8;
 		if (len > 0 && at + (size_t)len > p->used)
 			return 0;
 		values[n].data = p->data + at;
 		values[n].len = len;
+		values[n].binary_oid = oid;
 		n++;
 		if (len > 0)
 			at += (size_t)len;

@@ -49,20 +49,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t *bind = nul ? nul + 1 : data + size;
 	struct paramsample_value values[64];
 	int n = 0;
-	if (paramtap_encode_values(&p, bind, (uint32_t)(data + size - bind))) {
+	/* binary values of $1..$16 are of each converted type in turn */
+	static const uint8_t oids[] = {0, 0, 0, 16,  0, 0, 0, 19,  0, 0, 0, 20,  0, 0, 0,  21,
+				       0, 0, 0, 23,  0, 0, 0, 25,  0, 0, 0, 26,  0, 0, 2,  188,
+				       0, 0, 2, 189, 0, 0, 4, 18,  0, 0, 4, 19,  0, 0, 4,  58,
+				       0, 0, 4, 90,  0, 0, 4, 160, 0, 0, 6, 164, 0, 0, 11, 134};
+	if (paramtap_encode_values(&p, bind, (uint32_t)(data + size - bind), oids,
+				   (int)sizeof(oids) / 4)) {
 		if (p.used > EVENT_PARAMS_DATA)
 			abort();
 		/* read back as store_params.c does */
 		size_t at = tlen + 1;
 		for (int i = 0; i < p.nvalues && n < 64; i++) {
 			int32_t len;
-			if (at + 4 > p.used)
+			uint32_t oid;
+			if (at + 8 > p.used)
 				abort();
 			memcpy(&len, p.data + at, 4);
-			at += 4;
+			memcpy(&oid, p.data + at + 4, 4);
+			at += 8;
 			if (len > 0 && at + (size_t)len > p.used)
 				abort();
 			values[n].data = p.data + at;
+			values[n].binary_oid = oid;
 			values[n++].len = len;
 			if (len > 0)
 				at += (size_t)len;

@@ -2,13 +2,16 @@
 psycopg 3's extended protocol, a prepared statement in transaction mode)
 end up in the store's param_samples with their values in the numbering of
 the normalized text, and with the fingerprint libpg_query gives the
-pg_stat_statements text of the same statement; binary and NULL Bind values
-are null; utility statements (a password in ALTER ROLE) are never stored
+pg_stat_statements text of the same statement; binary Bind values of the
+common types are converted to text PostgreSQL reads back as the same value,
+other binary values and NULL are null; utility statements (a password in ALTER ROLE) are never stored
 nor logged; nothing is stored with the setting off, and sampling starts at reload."""
 
 import contextlib
 import ctypes
 import ctypes.util
+import datetime
+import decimal
 import json
 import os
 import shutil
@@ -18,6 +21,7 @@ import sqlite3
 import tempfile
 import time
 import urllib.request
+import uuid
 
 import pytest
 
@@ -145,8 +149,12 @@ def test_extended_protocol_psycopg3(make_pooler, store_dir, table, cluster):
         cur = conn.execute("SELECT a FROM lg_params WHERE a = %t AND b = 'O''Brien' "
                            "AND b IS DISTINCT FROM %s LIMIT 5", (42, None))
         assert cur.fetchall() == [(42,)]
-        # %b: the value goes in binary format, unknown to the pooler
+        # %b: the value goes in binary format, with its type in the Parse
         cur = conn.execute("SELECT b FROM lg_params WHERE a = %b AND b <> %s", (42, "zz"))
+        assert cur.fetchall() == [("O'Brien",)]
+        # binary of a type not converted (bytea): unknown
+        cur = conn.execute("SELECT b FROM lg_params WHERE a = 42 AND b::bytea <> %b",
+                           (b"\x00\x01",))
         assert cur.fetchall() == [("O'Brien",)]
     got = wait_sample(store, "SELECT a FROM lg_params WHERE a = $1 AND b = $3%")
     fp, query, params = got[0]
@@ -155,7 +163,69 @@ def test_extended_protocol_psycopg3(make_pooler, store_dir, table, cluster):
     assert params == ["42", None, "O'Brien", "5"]
     assert fp == fingerprint(pgss_text(cluster, "SELECT a FROM lg_params WHERE a = $1 AND b = $%"))
     got = wait_sample(store, "SELECT b FROM lg_params WHERE a = $1 AND b <> $2")
-    assert got[0][2] == [None, "zz"]
+    assert got[0][2] == ["42", "zz"]
+    got = wait_sample(store, "SELECT b FROM lg_params WHERE a = $2 AND b::bytea <> $1")
+    assert got[0][2] == [None, "42"]
+
+
+# Values psycopg 3 sends in binary with %b, and the type each one's text is
+# cast to in PostgreSQL to compare it with the original.
+BINARY_VALUES = [
+    (42, "numeric"), (-(2 ** 40), "numeric"), (2 ** 63 - 1, "numeric"),
+    (-(2 ** 63), "numeric"), (2 ** 70, "numeric"),
+    (decimal.Decimal("-123.4500"), "numeric"), (decimal.Decimal("0"), "numeric"),
+    (decimal.Decimal("1E-20"), "numeric"), (decimal.Decimal("NaN"), "numeric"),
+    (decimal.Decimal("123456789012345678901234567890.5"), "numeric"),
+    (decimal.Decimal("-0.000123"), "numeric"),
+    (True, "bool"), (False, "bool"),
+    (0.1, "float8"), (-1e300, "float8"), (float("inf"), "float8"), (float("nan"), "float8"),
+    ("O'Brien \u00e9 \"x\"\\", "text"),
+    (uuid.UUID("12345678-9abc-def0-0123-456789abcdef"), "uuid"),
+    (datetime.date(2024, 2, 29), "date"), (datetime.date(1, 1, 1), "date"),
+    (datetime.date(1969, 7, 20), "date"),
+    (datetime.datetime(1999, 12, 31, 23, 59, 59, 500000), "timestamp"),
+    (datetime.datetime(2026, 11, 23, 17, 31, 17, 123), "timestamp"),
+    (datetime.datetime(1900, 1, 1), "timestamp"),
+    (datetime.datetime(2024, 6, 1, 12, 34, 56, 789000,
+                       tzinfo=datetime.timezone(datetime.timedelta(hours=5, minutes=30))),
+     "timestamptz"),
+    (datetime.datetime(1950, 1, 1, tzinfo=datetime.timezone.utc), "timestamptz"),
+    (None, "text"),
+]
+
+
+@pytest.mark.parametrize("max_prepared_statements", [0, 200])
+def test_binary_values_psycopg3(make_pooler, store_dir, table, cluster, max_prepared_statements):
+    store = os.path.join(store_dir, "store.db")
+    pooler = make_pooler(pool_mode="transaction", max_prepared_statements=max_prepared_statements,
+                         **settings(store))
+    sql = "SELECT " + ", ".join("%%b AS v%d" % i for i in range(len(BINARY_VALUES)))
+    args = [v for v, _ in BINARY_VALUES]
+    prepared = max_prepared_statements > 0
+    with psycopg.connect(**pooler.dsn(), autocommit=True, prepare_threshold=None) as conn:
+        # with prepared statements translated, the second run is a Bind
+        # of the name alone: its types come from the Parse kept for it
+        for _ in range(2 if prepared else 1):
+            row = conn.execute(sql, args, prepare=prepared).fetchone()
+            assert len(row) == len(args)
+            args = args[:4] + [args[4] + 1] + args[5:]
+    got = wait_sample(store, "SELECT $1 AS v0, $2 AS v1,%", 2 if prepared else 1)
+    with psycopg.connect(host=cluster.host, port=cluster.port, user="postgres",
+                         dbname="lgtest", autocommit=True) as direct:
+        for n, (_, _, params) in enumerate(got):
+            assert len(params) == len(BINARY_VALUES), params
+            for i, (value, typ) in enumerate(BINARY_VALUES):
+                if i == 4:
+                    value += n  # the value of that run
+                if value is None:
+                    assert params[i] is None
+                    continue
+                assert params[i] is not None, (i, value, params)
+                # the stored text, a literal of that type, is the value sent
+                same = direct.execute("SELECT %%t::%s = %%b" % typ, (params[i], value)).fetchone()
+                assert same == (True,), (value, typ, params[i])
+    if prepared:
+        assert [p[4] for _, _, p in got] == [str(2 ** 70), str(2 ** 70 + 1)]
 
 
 def test_prepared_statement_transaction_mode(make_pooler, store_dir, table, cluster):

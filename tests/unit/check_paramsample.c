@@ -120,6 +120,17 @@ START_TEST(test_bind_values_and_literals)
 	ck_assert_int_eq(paramsample_extract("SELECT $1", &bad, 1, &s), PARAMSAMPLE_OK);
 	ck_assert_str_eq(s.params, "[null]");
 	paramsample_clear(&s);
+	/* binary values: converted by type, unknown types are null */
+	struct paramsample_value bin[3] = {
+		{"\xff\xff\xff\xfe", 4, 23}, {"\x01", 1, 16}, {"\x01\x02", 2, 17}};
+	ck_assert_int_eq(paramsample_extract("SELECT $1, $2, $3", bin, 3, &s), PARAMSAMPLE_OK);
+	ck_assert_str_eq(s.params, "[\"-2\",\"true\",null]");
+	paramsample_clear(&s);
+	/* a binary text value that is not UTF-8 */
+	struct paramsample_value bintext = {"\xff", 1, 25};
+	ck_assert_int_eq(paramsample_extract("SELECT $1", &bintext, 1, &s), PARAMSAMPLE_OK);
+	ck_assert_str_eq(s.params, "[null]");
+	paramsample_clear(&s);
 }
 END_TEST
 
@@ -202,14 +213,15 @@ START_TEST(test_tap_sampled_kind)
 }
 END_TEST
 
-/* value reads the Ith encoded value of P (after its text). */
-static int32_t value(const struct event_params *p, int i, const char **data)
+/* value reads the Ith encoded value of P (after its text) and its OID. */
+static int32_t value(const struct event_params *p, int i, const char **data, uint32_t *oid)
 {
 	size_t at = (size_t)p->text_len + 1;
 	int32_t len = 0;
 	for (int k = 0; k <= i; k++) {
 		memcpy(&len, p->data + at, 4);
-		at += 4;
+		memcpy(oid, p->data + at + 4, 4);
+		at += 8;
 		*data = p->data + at;
 		if (len > 0 && k < i)
 			at += (size_t)len;
@@ -221,6 +233,7 @@ START_TEST(test_tap_encode_values)
 {
 	static struct event_params p;
 	const char *d;
+	uint32_t oid;
 	memcpy(p.data, "SELECT $1, $2, $3", 18);
 	p.text_len = 17;
 	p.used = 18;
@@ -229,25 +242,48 @@ START_TEST(test_tap_encode_values)
 	static const uint8_t bind[] = {0, 's', 0, 0, 3, 0,    0,    0,    1,    0, 0,
 				       0, 3,   0, 0, 0, 2,    '4',  '2',  0,    0, 0,
 				       4, 0,   0, 0, 7, 0xff, 0xff, 0xff, 0xff, 0, 0};
-	ck_assert(paramtap_encode_values(&p, bind, sizeof(bind)));
+	ck_assert(paramtap_encode_values(&p, bind, sizeof(bind), NULL, 0));
 	ck_assert_int_eq(p.nvalues, 3);
-	ck_assert_int_eq(value(&p, 0, &d), 2);
+	ck_assert_int_eq(value(&p, 0, &d, &oid), 2);
 	ck_assert(!memcmp(d, "42", 2));
-	ck_assert_int_eq(value(&p, 1, &d), -1); /* binary: unknown */
-	ck_assert_int_eq(value(&p, 2, &d), -1); /* NULL */
-	ck_assert_uint_eq(p.used, 18 + 4 + 2 + 4 + 4);
-	/* one format code for all: binary */
+	ck_assert_uint_eq(oid, 0);
+	ck_assert_int_eq(value(&p, 1, &d, &oid), -1); /* binary of unspecified type: unknown */
+	ck_assert_int_eq(value(&p, 2, &d, &oid), -1); /* NULL */
+	ck_assert_uint_eq(p.used, 18 + 8 + 2 + 8 + 8);
+	/* with the Parse's types: $2 is an int4, kept with its OID; $1 is
+	 * text format whatever its type */
+	static const uint8_t types[] = {0, 0, 0, 23, 0, 0, 0, 23, 0, 0, 0, 25};
+	p.used = 18;
+	ck_assert(paramtap_encode_values(&p, bind, sizeof(bind), types, 3));
+	ck_assert_int_eq(value(&p, 0, &d, &oid), 2);
+	ck_assert_uint_eq(oid, 0);
+	ck_assert_int_eq(value(&p, 1, &d, &oid), 4);
+	ck_assert_uint_eq(oid, 23);
+	ck_assert(!memcmp(d, "\0\0\0\7", 4));
+	ck_assert_int_eq(value(&p, 2, &d, &oid), -1);
+	ck_assert_uint_eq(p.used, 18 + 8 + 2 + 8 + 4 + 8);
+	/* one format code for all: binary; not copied for an unspecified
+	 * type or one paramconv does not convert (bytea) */
+	static const uint8_t bytea[] = {0, 0, 0, 17};
 	static const uint8_t all_binary[] = {0, 0, 0, 1, 0, 1, 0, 1, 0, 0, 0, 1, 'x', 0, 0};
 	p.used = 18;
-	ck_assert(paramtap_encode_values(&p, all_binary, sizeof(all_binary)));
-	ck_assert_int_eq(value(&p, 0, &d), -1);
+	ck_assert(paramtap_encode_values(&p, all_binary, sizeof(all_binary), NULL, 0));
+	ck_assert_int_eq(value(&p, 0, &d, &oid), -1);
+	p.used = 18;
+	ck_assert(paramtap_encode_values(&p, all_binary, sizeof(all_binary), bytea, 1));
+	ck_assert_int_eq(value(&p, 0, &d, &oid), -1);
+	static const uint8_t bool_type[] = {0, 0, 0, 16};
+	p.used = 18;
+	ck_assert(paramtap_encode_values(&p, all_binary, sizeof(all_binary), bool_type, 1));
+	ck_assert_int_eq(value(&p, 0, &d, &oid), 1);
+	ck_assert_uint_eq(oid, 16);
 	/* truncated and inconsistent bodies */
 	p.used = 18;
-	ck_assert(!paramtap_encode_values(&p, bind, 20));
+	ck_assert(!paramtap_encode_values(&p, bind, 20, NULL, 0));
 	static const uint8_t bad_count[] = {0, 0, 0, 2, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 'x'};
-	ck_assert(!paramtap_encode_values(&p, bad_count, sizeof(bad_count)));
+	ck_assert(!paramtap_encode_values(&p, bad_count, sizeof(bad_count), NULL, 0));
 	static const uint8_t huge_len[] = {0, 0, 0, 0, 0, 1, 0x7f, 0xff, 0xff, 0xff, 'x'};
-	ck_assert(!paramtap_encode_values(&p, huge_len, sizeof(huge_len)));
+	ck_assert(!paramtap_encode_values(&p, huge_len, sizeof(huge_len), NULL, 0));
 	/* values that do not fit in the event */
 	static uint8_t big[8 + EVENT_PARAMS_DATA];
 	big[0] = 0;
@@ -261,7 +297,7 @@ START_TEST(test_tap_encode_values)
 	big[7] = (uint8_t)(n >> 16);
 	big[8] = (uint8_t)(n >> 8);
 	big[9] = (uint8_t)n;
-	ck_assert(!paramtap_encode_values(&p, big, 10 + n));
+	ck_assert(!paramtap_encode_values(&p, big, 10 + n, NULL, 0));
 }
 END_TEST
 
