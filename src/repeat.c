@@ -19,30 +19,41 @@ static int64_t number(const uint8_t *p, const uint8_t *end, const uint8_t **afte
 
 int64_t repeat_command_rows(const uint8_t *body, uint32_t len)
 {
-	static const char *const tags[] = {"SELECT ", "INSERT ", "UPDATE ", "DELETE ", "MERGE "};
-	const uint8_t *nul = memchr(body, '\0', len);
-	const uint8_t *end = nul ? nul : body + len;
-	size_t n = (size_t)(end - body);
+	const char *tag;
 
-	for (size_t t = 0; t < sizeof(tags) / sizeof(tags[0]); t++) {
-		size_t k = strlen(tags[t]);
-		if (n <= k || memcmp(body, tags[t], k) != 0)
-			continue;
-		const uint8_t *p = body + k, *after;
-		int64_t v = number(p, end, &after);
-		if (v < 0)
-			return -1;
-		if (t == 1) {
-			/* INSERT oid rows */
-			if (after >= end || *after != ' ')
-				return -1;
-			v = number(after + 1, end, &after);
-			if (v < 0)
-				return -1;
-		}
-		return after == end ? v : -1;
+	/* once per CommandComplete: one switch, one compare */
+	switch (len ? body[0] : 0) {
+	case 'S':
+		tag = "SELECT ";
+		break;
+	case 'I':
+		tag = "INSERT ";
+		break;
+	case 'U':
+		tag = "UPDATE ";
+		break;
+	case 'D':
+		tag = "DELETE ";
+		break;
+	case 'M':
+		tag = "MERGE ";
+		break;
+	default:
+		return -1;
 	}
-	return -1;
+	size_t k = tag[0] == 'M' ? 6 : 7;
+	if (len <= k || memcmp(body, tag, k) != 0)
+		return -1;
+	/* the numbers stop at the NUL that ends the tag, or at LEN */
+	const uint8_t *end = body + len, *after;
+	int64_t v = number(body + k, end, &after);
+	if (v >= 0 && tag[0] == 'I') {
+		/* INSERT oid rows */
+		if (after >= end || *after != ' ')
+			return -1;
+		v = number(after + 1, end, &after);
+	}
+	return v >= 0 && (after == end || *after == '\0') ? v : -1;
 }
 
 void repeat_note_complete(struct repeat_scope *r, const uint8_t *body, uint32_t len)
