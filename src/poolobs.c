@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "client.h"
@@ -27,14 +28,41 @@ static const char *app_name(const struct client *client)
 	return client->params.values[PARAM_APPLICATION_NAME];
 }
 
+/* A table for CLIENT's scope: from the loop's free list, else a new one
+ * (the list grows to the most scopes open at once, and stays). NULL when
+ * out of memory: that scope is not counted. */
+static struct repeat_table *take_table(struct loop *loop)
+{
+	struct repeat_table *t = loop->repeat_free;
+	if (t) {
+		loop->repeat_free = t->next_free;
+		t->next_free = NULL;
+		return t;
+	}
+	t = calloc(1, sizeof(*t));
+	if (t)
+		repeat_reset(t);
+	return t;
+}
+
+void poolobs_loop_free(struct loop *loop)
+{
+	while (loop->repeat_free) {
+		struct repeat_table *t = loop->repeat_free;
+		loop->repeat_free = t->next_free;
+		free(t);
+	}
+}
+
 /* Ends CLIENT's repeat scope: one event per statement that ran at least
- * repeat_threshold times, then an empty table. */
+ * repeat_threshold times; the table goes back to the loop. */
 static void end_scope(struct client *client)
 {
-	struct repeat_scope *r = &client->obs.repeat;
+	struct poolobs_client *o = &client->obs;
+	struct repeat_table *r = o->repeat;
 	struct loop *loop = client->conn.loop;
 	struct repeat_found found[REPEAT_TEXTS];
-	int n = repeat_collect(r, (uint32_t)loop->cfg->repeat_threshold, found);
+	int n = r ? repeat_collect(r, (uint32_t)loop->cfg->repeat_threshold, found) : 0;
 
 	if (n > 0 && loop->events) {
 		int64_t wall = timeutil_wall();
@@ -42,12 +70,13 @@ static void end_scope(struct client *client)
 			struct event e;
 			memset(&e, 0, offsetof(struct event, u) + sizeof(e.u.repeat));
 			e.kind = EVENT_REPEAT;
-			e.at_us = wall - (loop->now - r->last_end);
+			e.at_us = wall - (loop->now - o->scope_end);
 			struct event_repeat *ev = &e.u.repeat;
-			ev->xact = r->kind == REPEAT_XACT;
+			ev->xact = o->scope == POOLOBS_XACT;
 			ev->executions = found[i].count;
 			ev->total_us = (int64_t)found[i].us;
-			ev->scope_us = r->last_end > r->start ? r->last_end - r->start : 0;
+			ev->scope_us =
+				o->scope_end > o->scope_start ? o->scope_end - o->scope_start : 0;
 			copy(ev->database, sizeof(ev->database), client->db_name);
 			copy(ev->user, sizeof(ev->user), client->user_name);
 			copy(ev->addr, sizeof(ev->addr), client->conn.addr_str);
@@ -56,8 +85,13 @@ static void end_scope(struct client *client)
 			evqueue_push(loop->events, &e);
 		}
 	}
-	if (r->kind != REPEAT_NONE)
+	if (r) {
 		repeat_reset(r);
+		r->next_free = loop->repeat_free;
+		loop->repeat_free = r;
+		o->repeat = NULL;
+	}
+	o->scope = POOLOBS_NONE;
 }
 
 static void end_idle_gap(struct client *client, usec_t now)
@@ -73,17 +107,24 @@ static void end_idle_gap(struct client *client, usec_t now)
 
 void poolobs_client_message(struct client *client, usec_t now)
 {
-	struct repeat_scope *r = &client->obs.repeat;
-	if (client->obs.idle_since)
+	struct poolobs_client *o = &client->obs;
+	if (o->idle_since)
 		end_idle_gap(client, now);
-	if (r->kind == REPEAT_BURST && now - r->last_end >= REPEAT_BURST_GAP)
+	if (o->scope == POOLOBS_BURST && now - o->scope_end >= POOLOBS_BURST_GAP)
+		end_scope(client);
+}
+
+void poolobs_janitor(struct client *client, usec_t now)
+{
+	struct poolobs_client *o = &client->obs;
+	if (o->scope == POOLOBS_BURST && now - o->scope_end >= POOLOBS_BURST_GAP)
 		end_scope(client);
 }
 
 void poolobs_command_complete(struct server *server, const uint8_t *body, uint32_t len)
 {
 	if (server->client)
-		repeat_note_complete(&server->client->obs.repeat, body, len);
+		repeat_note_complete(&server->client->obs.req, body, len);
 }
 
 void poolobs_ready(struct server *server, char status, usec_t now)
@@ -92,9 +133,11 @@ void poolobs_ready(struct server *server, char status, usec_t now)
 	if (!client || !client->pool)
 		return;
 	struct poolobs_client *o = &client->obs;
-	struct repeat_scope *r = &o->repeat;
+	struct loop *loop = client->conn.loop;
 	usec_t req_start = server->query_start ? server->query_start : now;
 	bool in_xact = status == 'T' || status == 'E';
+	struct repeat_request req = o->req;
+	o->req = (struct repeat_request){0, false};
 
 	if (in_xact && !o->in_block) {
 		o->in_block = true;
@@ -107,29 +150,35 @@ void poolobs_ready(struct server *server, char status, usec_t now)
 	}
 	o->idle_since = in_xact ? now : 0;
 
-	uint32_t threshold = (uint32_t)client->conn.loop->cfg->repeat_threshold;
+	uint32_t threshold = (uint32_t)loop->cfg->repeat_threshold;
 	if (!threshold) {
-		r->req_small = 0;
-		r->req_big = false;
+		if (o->scope != POOLOBS_NONE)
+			end_scope(client);
 		return;
 	}
-	if (in_xact && r->kind != REPEAT_XACT) {
+	if (in_xact && o->scope != POOLOBS_XACT) {
 		/* autocommit requests before the block are a burst of their own */
-		end_scope(client);
-		r->kind = REPEAT_XACT;
-		r->start = req_start;
+		if (o->scope != POOLOBS_NONE)
+			end_scope(client);
+		o->scope = POOLOBS_XACT;
+		o->scope_start = o->block_start;
 	}
-	if (r->kind == REPEAT_NONE) {
-		r->kind = REPEAT_BURST;
-		r->start = req_start;
+	if (o->scope == POOLOBS_NONE) {
+		o->scope = POOLOBS_BURST;
+		o->scope_start = req_start;
 	}
+	o->scope_end = now;
 	struct checkout *ck = &server->checkout;
-	if (ck->stmt[0] && !ck->stmt_fp)
-		ck->stmt_fp = topstmt_fingerprint(ck->stmt);
-	repeat_add(r, ck->stmt[0] ? ck->stmt_fp : 0, ck->stmt, (uint64_t)(now - req_start),
-		   threshold);
-	r->last_end = now;
-	if (!in_xact && r->kind == REPEAT_XACT)
+	if (repeat_counts(&req) && ck->stmt[0]) {
+		if (!o->repeat)
+			o->repeat = take_table(loop);
+		if (!ck->stmt_fp)
+			ck->stmt_fp = topstmt_fingerprint(ck->stmt);
+		if (o->repeat)
+			repeat_add(o->repeat, &req, ck->stmt_fp, ck->stmt,
+				   (uint64_t)(now - req_start), threshold);
+	}
+	if (!in_xact && o->scope == POOLOBS_XACT)
 		end_scope(client);
 }
 
@@ -137,7 +186,7 @@ void poolobs_client_closed(struct client *client)
 {
 	struct loop *loop = client->conn.loop;
 	end_idle_gap(client, loop->now);
-	if (client->obs.repeat.kind != REPEAT_NONE)
+	if (client->obs.scope != POOLOBS_NONE)
 		end_scope(client);
 }
 

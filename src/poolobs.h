@@ -21,9 +21,23 @@ struct server;
 struct pool;
 struct event_pool;
 
-/* Embedded in struct client; all zero is the initial state. */
+/* Client silence that ends a burst of autocommit requests. */
+#define POOLOBS_BURST_GAP ((usec_t)100000)
+
+enum poolobs_scope {
+	POOLOBS_NONE = 0, /* no scope open */
+	POOLOBS_BURST, /* autocommit requests, no gap of POOLOBS_BURST_GAP yet */
+	POOLOBS_XACT, /* a transaction block */
+};
+
+/* Embedded in struct client (about 64 bytes: 10,000 idle clients stay
+ * cheap); all zero is the initial state. */
 struct poolobs_client {
-	struct repeat_scope repeat;
+	struct repeat_table *repeat; /* while a scope counted something */
+	struct repeat_request req; /* the request in flight */
+	uint8_t scope; /* enum poolobs_scope */
+	usec_t scope_start; /* first request of the scope */
+	usec_t scope_end; /* last ReadyForQuery of the scope */
 	int app_hint; /* xactapp slot of this client's application_name */
 	bool in_block; /* the server said 'T' or 'E' last */
 	usec_t block_start; /* first request of the transaction block */
@@ -38,8 +52,17 @@ struct poolobs_pool {
 
 /* poolobs_client_message notes a message of CLIENT for its linked server
  * at NOW: ends an idle-in-transaction gap, and a burst after
- * REPEAT_BURST_GAP of silence. */
+ * POOLOBS_BURST_GAP of silence. */
 void poolobs_client_message(struct client *client, usec_t now);
+
+/* poolobs_janitor ends CLIENT's burst once it has been silent for
+ * POOLOBS_BURST_GAP at NOW, so that its table goes back to the loop
+ * (janitor pass). */
+void poolobs_janitor(struct client *client, usec_t now);
+
+/* poolobs_loop_free frees the repeat tables on LOOP's free list (at loop
+ * teardown, when no client holds one). */
+void poolobs_loop_free(struct loop *loop);
 
 /* poolobs_command_complete notes a CommandComplete (BODY, LEN bytes,
  * borrowed until return) that SERVER forwards to its client. */

@@ -1,5 +1,5 @@
 /* Counting single-row statements per scope (N+1): the CommandComplete row
- * count and the fixed table of struct repeat_scope. */
+ * count and the fixed table of struct repeat_table. */
 #include "repeat.h"
 
 #include <string.h>
@@ -56,16 +56,16 @@ int64_t repeat_command_rows(const uint8_t *body, uint32_t len)
 	return v >= 0 && (after == end || *after == '\0') ? v : -1;
 }
 
-void repeat_note_complete(struct repeat_scope *r, const uint8_t *body, uint32_t len)
+void repeat_note_complete(struct repeat_request *req, const uint8_t *body, uint32_t len)
 {
 	int64_t rows = repeat_command_rows(body, len);
 	if (rows > 1)
-		r->req_big = true;
+		req->big = true;
 	else if (rows >= 0)
-		r->req_small++;
+		req->small++;
 }
 
-static struct repeat_slot *find_slot(struct repeat_scope *r, uint64_t fp)
+static struct repeat_slot *find_slot(struct repeat_table *r, uint64_t fp)
 {
 	for (int i = 0; i < r->nslots; i++)
 		if (r->slot[i].fp == fp)
@@ -89,21 +89,17 @@ static struct repeat_slot *find_slot(struct repeat_scope *r, uint64_t fp)
 	return victim;
 }
 
-void repeat_add(struct repeat_scope *r, uint64_t fp, const char *text, uint64_t us,
-		uint32_t threshold)
+void repeat_add(struct repeat_table *r, const struct repeat_request *req, uint64_t fp,
+		const char *text, uint64_t us, uint32_t threshold)
 {
-	uint32_t small = r->req_small;
-	bool big = r->req_big;
-	r->req_small = 0;
-	r->req_big = false;
-	if (big || !small || !fp || !threshold)
+	if (!repeat_counts(req) || !fp || !threshold)
 		return;
 	struct repeat_slot *s = find_slot(r, fp);
 	if (!s)
 		return;
 	bool was_below = s->count < threshold;
 	s->fp = fp;
-	s->count += small;
+	s->count += req->small;
 	s->us += us;
 	if (was_below && s->count >= threshold && s->text < 0) {
 		if (r->ntexts >= REPEAT_TEXTS) {
@@ -118,7 +114,7 @@ void repeat_add(struct repeat_scope *r, uint64_t fp, const char *text, uint64_t 
 	}
 }
 
-int repeat_collect(const struct repeat_scope *r, uint32_t threshold, struct repeat_found *out)
+int repeat_collect(const struct repeat_table *r, uint32_t threshold, struct repeat_found *out)
 {
 	int n = 0;
 	if (!threshold)
@@ -135,14 +131,11 @@ int repeat_collect(const struct repeat_scope *r, uint32_t threshold, struct repe
 	return n;
 }
 
-void repeat_reset(struct repeat_scope *r)
+void repeat_reset(struct repeat_table *r)
 {
 	for (int i = 0; i < r->nslots; i++)
 		r->slot[i] = (struct repeat_slot){0, 0, 0, -1};
 	r->nslots = 0;
 	r->ntexts = 0;
-	r->kind = REPEAT_NONE;
 	r->lost = 0;
-	r->start = 0;
-	r->last_end = 0;
 }

@@ -270,3 +270,21 @@ def test_checkout_percentiles(make_pooler, store_dir, table):
     assert max(s[4] for s in rows if s[0]) < 1_400_000
     medians = [s[1] for s in rows if s[0] >= 3]
     assert medians and all(190_000 <= m < 280_000 for m in medians), rows
+
+
+def test_idle_client_ends_its_burst(make_pooler, store_dir, table):
+    """A client that stays connected and silent after a burst: the janitor
+    ends the burst, the row shows up while the client is still there."""
+    pooler, store = start(make_pooler, store_dir, mode="session")
+    w = pooler.wire()
+    assert w.login("lg_plain", "lgtest", pooler.password("lg_plain"),
+                   application_name="quiet-after") is None
+    for i in range(11):
+        w.query("UPDATE lg_n1 SET v = v WHERE id = %d" % i)
+    try:
+        assert wait_for(lambda: repeats(store, "quiet-after"), 15)
+        rows = repeats(store, "quiet-after")
+        assert [(r[0], r[1], r[2]) for r in rows] == [
+            ("UPDATE lg_n1 SET v = v WHERE id = $1", 11, "checkout")]
+    finally:
+        w.close()

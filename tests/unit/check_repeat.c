@@ -14,12 +14,19 @@ static int64_t rows(const char *tag)
 }
 
 /* One request whose CommandCompletes carry TAGS (NULL-terminated). */
-static void request(struct repeat_scope *r, uint64_t fp, const char *text, uint64_t us,
+static void request(struct repeat_table *r, uint64_t fp, const char *text, uint64_t us,
 		    uint32_t threshold, const char *const *tags)
 {
+	struct repeat_request req = {0, false};
 	for (; *tags; tags++)
-		repeat_note_complete(r, (const uint8_t *)*tags, (uint32_t)strlen(*tags) + 1);
-	repeat_add(r, fp, text, us, threshold);
+		repeat_note_complete(&req, (const uint8_t *)*tags, (uint32_t)strlen(*tags) + 1);
+	repeat_add(r, &req, fp, text, us, threshold);
+}
+
+static void empty(struct repeat_table *r)
+{
+	memset(r, 0, sizeof(*r));
+	repeat_reset(r);
 }
 
 static const char *const one[] = {"SELECT 1", NULL};
@@ -64,9 +71,9 @@ END_TEST
 
 START_TEST(test_counts_single_row_runs)
 {
-	struct repeat_scope r;
+	struct repeat_table r;
 	struct repeat_found f[REPEAT_TEXTS];
-	memset(&r, 0, sizeof(r));
+	empty(&r);
 
 	for (int i = 0; i < 25; i++)
 		request(&r, 42, "SELECT v FROM t WHERE id = 1", 100, 10, one);
@@ -84,19 +91,19 @@ START_TEST(test_counts_single_row_runs)
 	ck_assert_str_eq(f[1].text, "SELECT w FROM u WHERE id = 2");
 	repeat_reset(&r);
 	ck_assert_int_eq(repeat_collect(&r, 10, f), 0);
-	ck_assert_int_eq(r.kind, REPEAT_NONE);
+	ck_assert_int_eq(r.nslots, 0);
 }
 END_TEST
 
 START_TEST(test_many_rows_never_count)
 {
-	struct repeat_scope r;
+	struct repeat_table r;
 	struct repeat_found f[REPEAT_TEXTS];
 	static const char *const five[] = {"SELECT 5", NULL};
 	static const char *const mixed[] = {"SELECT 1", "UPDATE 3", NULL};
 	static const char *const none[] = {"BEGIN", NULL};
 	static const char *const with_begin[] = {"BEGIN", "SELECT 1", NULL};
-	memset(&r, 0, sizeof(r));
+	empty(&r);
 
 	for (int i = 0; i < 30; i++)
 		request(&r, 1, "SELECT v FROM t WHERE g = 1", 10, 10, five);
@@ -110,20 +117,23 @@ START_TEST(test_many_rows_never_count)
 		request(&r, 4, "BEGIN; SELECT 1", 10, 10, with_begin);
 	ck_assert_int_eq(repeat_collect(&r, 10, f), 1);
 	ck_assert_uint_eq(f[0].count, 10);
-	/* the notes of a request do not leak into the next */
-	ck_assert_uint_eq(r.req_small, 0);
-	ck_assert(!r.req_big);
+	struct repeat_request req = {0, false};
+	ck_assert(!repeat_counts(&req));
+	repeat_note_complete(&req, (const uint8_t *)"SELECT 1", 9);
+	ck_assert(repeat_counts(&req));
+	repeat_note_complete(&req, (const uint8_t *)"SELECT 2", 9);
+	ck_assert(!repeat_counts(&req));
 }
 END_TEST
 
 START_TEST(test_pipeline_counts_each_execution)
 {
-	struct repeat_scope r;
+	struct repeat_table r;
 	struct repeat_found f[REPEAT_TEXTS];
 	static const char *const twelve[] = {
 		"SELECT 1", "SELECT 1", "SELECT 0", "SELECT 1", "SELECT 1", "SELECT 1", "SELECT 1",
 		"SELECT 1", "SELECT 1", "SELECT 1", "SELECT 1", "SELECT 1", NULL};
-	memset(&r, 0, sizeof(r));
+	empty(&r);
 	request(&r, 7, "SELECT v FROM t WHERE id = $1", 300, 10, twelve);
 	ck_assert_int_eq(repeat_collect(&r, 10, f), 1);
 	ck_assert_uint_eq(f[0].count, 12);
@@ -133,9 +143,9 @@ END_TEST
 
 START_TEST(test_threshold_zero_and_unknown_text)
 {
-	struct repeat_scope r;
+	struct repeat_table r;
 	struct repeat_found f[REPEAT_TEXTS];
-	memset(&r, 0, sizeof(r));
+	empty(&r);
 	for (int i = 0; i < 20; i++)
 		request(&r, 5, "SELECT 1", 1, 0, one);
 	ck_assert_int_eq(repeat_collect(&r, 0, f), 0);
@@ -149,10 +159,10 @@ END_TEST
 
 START_TEST(test_full_table_and_text_limit)
 {
-	struct repeat_scope r;
+	struct repeat_table r;
 	struct repeat_found f[REPEAT_TEXTS];
 	char text[64];
-	memset(&r, 0, sizeof(r));
+	empty(&r);
 
 	/* many distinct statements run once, then the repeated one */
 	for (int i = 0; i < 3 * REPEAT_SLOTS; i++) {
