@@ -1,7 +1,9 @@
 /* The pooler's side of query suggestions: scopes of repeated single-row
  * statements per client, transactions per application_name and checkout
  * durations per pool, turned into monitor events. Everything here runs on
- * the pooler loop for forwarded messages: fixed tables, no allocation. */
+ * the pooler loop for forwarded messages: fixed tables; the only
+ * allocation grows the loop's free list of N+1 tables to the most scopes
+ * open at once (a client holds one only while its scope is open). */
 #include "poolobs.h"
 
 #include <stddef.h>

@@ -2,8 +2,9 @@
  * client scope (repeat.c), transaction blocks and idle-in-transaction time
  * per pool and application_name (xactapp.c), and the checkout durations of
  * each sample interval. Hooks called on the pooler loop from client.c,
- * server.c and pool.c; O(1) or O(small fixed table), no allocation; what
- * the store keeps leaves through the event queue. */
+ * server.c, pool.c and janitor.c; O(1) or O(small fixed table), no
+ * allocation once the loop's free list of N+1 tables covers the scopes
+ * open at once; what the store keeps leaves through the event queue. */
 #ifndef PGLG_POOLOBS_H
 #define PGLG_POOLOBS_H
 
