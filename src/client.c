@@ -199,6 +199,7 @@ void client_close(struct client *client, const char *reason)
 			server_close(server, "client disconnected while the server was busy");
 	}
 	if (client->pool && !client->admin) {
+		poolobs_client_closed(client);
 		client->pool->db->client_count--;
 		if (client->user)
 			client->user->client_count--;
@@ -560,6 +561,7 @@ static enum pkt_action forward_to_server(struct client *client, uint8_t type, ui
 		break;
 	}
 	server->request_time = loop->now;
+	poolobs_client_message(client, loop->now);
 	leak_note_request(&server->checkout, type, body, avail, len, loop->now);
 	if ((type == 'Q' || type == 'P') && client->pool->mode != POOL_MODE_SESSION) {
 		uint32_t blen = len >= 4 ? len - 4 : 0;

@@ -9,6 +9,7 @@
 #include "conn.h"
 #include "list.h"
 #include "params.h"
+#include "poolobs.h"
 #include "prepared.h"
 #include "scram.h"
 #include "timeutil.h"
@@ -70,6 +71,7 @@ struct client {
 				  * failed; drop messages until Sync */
 	unsigned session_state; /* sessionstate kinds seen (each warned once) */
 	struct ps_client ps; /* its prepared statement names (prepared.c) */
+	struct poolobs_client obs; /* N+1 scope, transaction timing (poolobs.c) */
 };
 
 /* client_accept takes FD (accepted, non-blocking) and starts the login.

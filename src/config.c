@@ -144,6 +144,9 @@ static const struct setting settings[] = {
 	     "session mode) before it is a suspected leak; 0: off"),
 	ENUM(leak_action, "log", leak_action_names, NULL,
 	     "what a suspected leak gets: log, cancel (also a cancel request) or close"),
+	INT(repeat_threshold, "10", 0, 1000000, R,
+	    "runs of one single-row statement within one transaction or burst that the store "
+	    "records as an N+1 pattern; 0: off"),
 
 	/* logging and process */
 	STR(logfile, "", NULL, R, "file to log to as well as stderr; empty: none"),

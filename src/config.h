@@ -121,6 +121,7 @@ struct config {
 	usec_t suspend_timeout; /* default 10 s */
 	usec_t leak_threshold; /* default 60 s; 0 = off */
 	enum leak_action leak_action; /* default log */
+	int repeat_threshold; /* default 10; 0 = off (poolobs.c) */
 
 	/* monitor: store and sampler (monitor thread) */
 	char *store_path; /* "" = next to pidfile; "off" = monitor off */

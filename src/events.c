@@ -122,7 +122,8 @@ void events_sample_pools(struct loop *loop)
 	struct list_node *n;
 	list_for_each(n, &loop->pools)
 	{
-		const struct pool *p = container_of(n, struct pool, node);
+		struct pool *p = container_of(n, struct pool, node);
+		poolobs_sample_xacts(loop, p, wall);
 		/* a pool with no client and no server has nothing to chart:
 		 * no row means all zero, and keeps the store small */
 		if (!p->active_clients.count && !p->waiting_clients.count &&
@@ -144,6 +145,7 @@ void events_sample_pools(struct loop *loop)
 		s->maxwait_us = max_wait(p, loop->now);
 		copy(s->database, sizeof(s->database), p->db->name);
 		copy(s->user, sizeof(s->user), p->user->name);
+		poolobs_sample_checkouts(p, s);
 		evqueue_push(loop->events, &e);
 	}
 }

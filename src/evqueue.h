@@ -15,6 +15,8 @@ enum event_kind {
 	EVENT_ALERT,
 	EVENT_POOL_SAMPLE,
 	EVENT_PARAM_SAMPLE,
+	EVENT_REPEAT,
+	EVENT_XACT_SAMPLE,
 };
 
 /* A suspected leak, with every field of its log line; a returned leak
@@ -45,6 +47,24 @@ struct event_pool {
 	int cl_active, cl_waiting, sv_active, sv_idle, sv_used, sv_login, pool_size;
 	int64_t maxwait_us;
 	char database[64], user[64];
+	/* checkouts that ended since the previous sample; -1: none ended */
+	int64_t checkouts, checkout_p50_us, checkout_p95_us, checkout_p99_us, checkout_max_us;
+};
+
+/* A statement repeated within one scope (N+1, poolobs.c): statement is
+ * the raw text; the monitor strips its literals before storing it. */
+struct event_repeat {
+	bool xact; /* scope: a transaction block, else a burst of a checkout */
+	uint32_t executions;
+	int64_t total_us, scope_us;
+	char database[64], user[64], addr[64], application_name[64];
+	char statement[LEAK_STMT_LEN + 1];
+};
+
+/* Transactions of one (pool, application_name) in one sample interval. */
+struct event_xact {
+	int64_t xacts, xact_us, xact_max_us, idle_us, idle_max_us;
+	char database[64], user[64], application_name[64];
 };
 
 /* Bytes of statement text and Bind values one parameter sample carries. */
@@ -72,6 +92,8 @@ struct event {
 		struct event_alert alert;
 		struct event_pool pool;
 		struct event_params params;
+		struct event_repeat repeat;
+		struct event_xact xact;
 	} u;
 };
 

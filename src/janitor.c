@@ -43,6 +43,7 @@ static void check_clients(struct loop *loop, struct pool *pool)
 	{
 		struct client *c = container_of(n, struct client, node);
 		struct server *s = c->server;
+		poolobs_janitor(c, now);
 		if (!s) {
 			if (expired(now, c->request_time, cfg->client_idle_timeout))
 				client_fail(c, "08P01", "client_idle_timeout");

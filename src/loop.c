@@ -329,6 +329,7 @@ void loop_destroy(struct loop *loop)
 	cancel_map_free(loop->cancel_keys);
 	authfile_free(loop->authfile);
 	iobuf_pool_destroy(&loop->bufs);
+	poolobs_loop_free(loop);
 	config_free(loop->cfg);
 	loop->cfg = NULL;
 	ev_loop_destroy(loop->ev);

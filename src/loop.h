@@ -35,6 +35,7 @@ struct loop {
 	struct authfile *authfile; /* owned; reloaded with cfg */
 
 	struct iobuf_pool bufs;
+	struct repeat_table *repeat_free; /* poolobs.c: tables of no open scope */
 
 	struct list databases; /* struct database */
 	struct list users; /* struct user */

@@ -13,6 +13,7 @@
 #include "histogram.h"
 #include "list.h"
 #include "params.h"
+#include "poolobs.h"
 #include "scram.h"
 #include "sessionstate.h"
 #include "stats.h"
@@ -114,6 +115,7 @@ struct pool {
 	struct stats_errors errors; /* ErrorResponses forwarded to clients */
 	struct alert_pool alert; /* alert.c: the rules' hysteresis */
 	struct topstmt topstmt; /* topstmt.c: statements by server time, for alerts */
+	struct poolobs_pool obs; /* poolobs.c: transactions by application, checkouts */
 };
 
 /* pool_find_database returns the database NAME, creating it from the "*"

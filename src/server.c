@@ -691,6 +691,7 @@ static enum pkt_action server_packet(struct conn *c, uint8_t type, uint32_t len,
 			if (server->query_start)
 				topstmt_note(&server->pool->topstmt, &server->checkout,
 					     c->loop->now - server->query_start, c->loop->now);
+			poolobs_ready(server, (char)body[0], c->loop->now);
 			server->query_start = 0;
 		}
 		server->release_check = true;
@@ -699,6 +700,12 @@ static enum pkt_action server_packet(struct conn *c, uint8_t type, uint32_t len,
 		if (avail < blen)
 			return PKT_NEED_ALL;
 		remember_param(server, body, blen, false);
+		break;
+	case 'C':
+		/* CommandComplete tags are short: the row count decides N+1 */
+		if (avail < blen && blen <= 64)
+			return PKT_NEED_ALL;
+		poolobs_command_complete(server, body, avail < blen ? avail : blen);
 		break;
 	case 'E':
 		/* the SQLSTATE comes early in the body: wait for the whole

@@ -22,8 +22,17 @@ static const char ins_alert[] =
 	"detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
 static const char ins_pool[] =
 	"INSERT INTO pool_samples (at_us, database, username, cl_active, cl_waiting, sv_active, "
-	"sv_idle, sv_used, sv_login, pool_size, maxwait_us) "
-	"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+	"sv_idle, sv_used, sv_login, pool_size, maxwait_us, checkouts, checkout_p50_us, "
+	"checkout_p95_us, checkout_p99_us, checkout_max_us) "
+	"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+static const char ins_repeat[] =
+	"INSERT INTO repeat_events (at_us, database, username, application_name, client_addr, "
+	"scope, statement, executions, total_us, scope_us) "
+	"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+static const char ins_xact[] =
+	"INSERT INTO xact_samples (at_us, database, username, application_name, xacts, xact_us, "
+	"xact_max_us, idle_us, idle_max_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+#define NSTMT 6
 
 static int step(sqlite3 *db, sqlite3_stmt *st)
 {
@@ -73,14 +82,56 @@ static int write_leak(sqlite3 *db, sqlite3_stmt *st, const struct event *e)
 	return step(db, st);
 }
 
+static int write_repeat(sqlite3 *db, sqlite3_stmt *st, const struct event *e)
+{
+	const struct event_repeat *r = &e->u.repeat;
+	char stmt[LEAK_STMT_LEN * 2 + 64];
+	/* never store literal values: they may be secrets */
+	leak_normalize(r->statement, stmt, sizeof(stmt));
+	sqlite3_bind_int64(st, 1, e->at_us);
+	bind_text(st, 2, r->database);
+	bind_text(st, 3, r->user);
+	bind_text(st, 4, r->application_name);
+	bind_text(st, 5, r->addr);
+	bind_text(st, 6, r->xact ? "transaction" : "checkout");
+	bind_text(st, 7, stmt);
+	sqlite3_bind_int64(st, 8, r->executions);
+	sqlite3_bind_int64(st, 9, r->total_us);
+	sqlite3_bind_int64(st, 10, r->scope_us);
+	return step(db, st);
+}
+
+/* stmt_of returns the statement of ST (in the order of the sql array of
+ * store_events_write) that writes events of KIND; NULL: written elsewhere. */
+static sqlite3_stmt *stmt_of(sqlite3_stmt *const *st, enum event_kind kind)
+{
+	switch (kind) {
+	case EVENT_LEAK_SUSPECTED:
+		return st[0];
+	case EVENT_LEAK_RETURNED:
+		return st[1];
+	case EVENT_ALERT:
+		return st[2];
+	case EVENT_POOL_SAMPLE:
+		return st[3];
+	case EVENT_REPEAT:
+		return st[4];
+	case EVENT_XACT_SAMPLE:
+		return st[5];
+	case EVENT_PARAM_SAMPLE:
+		break;
+	}
+	return NULL;
+}
+
 int store_events_write(struct store *store, const struct event *events, size_t n)
 {
 	sqlite3 *db = store_db(store);
-	sqlite3_stmt *st[4] = {NULL, NULL, NULL, NULL};
-	const char *sql[4] = {ins_leak, upd_leak, ins_alert, ins_pool};
+	sqlite3_stmt *st[NSTMT] = {NULL};
+	const char *sql[NSTMT] = {ins_leak, upd_leak, ins_alert, ins_pool, ins_repeat, ins_xact};
 	if (!n)
 		return 0;
-	for (int k = 0; k < 4; k++)
+	for (int k = 0; k < NSTMT; k++)
 		if (sqlite3_prepare_v2(db, sql[k], -1, &st[k], NULL) != SQLITE_OK) {
 			log_warning("store: %s", sqlite3_errmsg(db));
 			goto fail_prepare;
@@ -89,7 +140,7 @@ int store_events_write(struct store *store, const struct event *events, size_t n
 		goto fail_prepare;
 	for (size_t j = 0; j < n; j++) {
 		const struct event *e = &events[j];
-		sqlite3_stmt *s = e->kind < 4 ? st[e->kind] : NULL;
+		sqlite3_stmt *s = stmt_of(st, e->kind);
 		int rc = 0;
 		switch (e->kind) {
 		case EVENT_LEAK_SUSPECTED:
@@ -132,6 +183,30 @@ int store_events_write(struct store *store, const struct event *events, size_t n
 			sqlite3_bind_int(s, 9, p->sv_login);
 			sqlite3_bind_int(s, 10, p->pool_size);
 			sqlite3_bind_int64(s, 11, p->maxwait_us);
+			sqlite3_bind_int64(s, 12, p->checkouts > 0 ? p->checkouts : 0);
+			if (p->checkouts > 0) {
+				sqlite3_bind_int64(s, 13, p->checkout_p50_us);
+				sqlite3_bind_int64(s, 14, p->checkout_p95_us);
+				sqlite3_bind_int64(s, 15, p->checkout_p99_us);
+				sqlite3_bind_int64(s, 16, p->checkout_max_us);
+			}
+			rc = step(db, s);
+			break;
+		}
+		case EVENT_REPEAT:
+			rc = write_repeat(db, s, e);
+			break;
+		case EVENT_XACT_SAMPLE: {
+			const struct event_xact *x = &e->u.xact;
+			sqlite3_bind_int64(s, 1, e->at_us);
+			bind_text(s, 2, x->database);
+			bind_text(s, 3, x->user);
+			bind_text(s, 4, x->application_name);
+			sqlite3_bind_int64(s, 5, x->xacts);
+			sqlite3_bind_int64(s, 6, x->xact_us);
+			sqlite3_bind_int64(s, 7, x->xact_max_us);
+			sqlite3_bind_int64(s, 8, x->idle_us);
+			sqlite3_bind_int64(s, 9, x->idle_max_us);
 			rc = step(db, s);
 			break;
 		}
@@ -141,13 +216,13 @@ int store_events_write(struct store *store, const struct event *events, size_t n
 	}
 	if (store_commit(store) < 0)
 		goto fail;
-	for (int k = 0; k < 4; k++)
+	for (int k = 0; k < NSTMT; k++)
 		sqlite3_finalize(st[k]);
 	return 0;
 fail:
 	store_rollback(store);
 fail_prepare:
-	for (int k = 0; k < 4; k++)
+	for (int k = 0; k < NSTMT; k++)
 		sqlite3_finalize(st[k]);
 	return -1;
 }
@@ -173,7 +248,7 @@ int store_events_leadership(struct store *store, const char *dbname, bool leader
 
 int64_t store_events_expire(struct store *store, int64_t cutoff_us, int batch)
 {
-	static const char *const tables[] = {"leak_events", "alert_events", "pool_samples",
+	static const char *const tables[] = {"leak_events",        "alert_events",  "pool_samples",
 					     "monitor_leadership", "param_samples", "repeat_events",
 					     "xact_samples"};
 	sqlite3 *db = store_db(store);

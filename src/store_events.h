@@ -1,6 +1,7 @@
-/* Pooler events in the store (schema version 4): leaks, alerts, pool
- * saturation samples and sampler leadership changes, written by the
- * monitor thread, expired by age. */
+/* Pooler events in the store (schema version 5): leaks, alerts, pool
+ * saturation samples with checkout percentiles, N+1 repeats, transactions
+ * by application and sampler leadership changes, written by the monitor
+ * thread, expired by age. */
 #ifndef PGLG_STORE_EVENTS_H
 #define PGLG_STORE_EVENTS_H
 #include <stdbool.h>

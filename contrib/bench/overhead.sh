@@ -17,7 +17,8 @@
 # Not switchable, so in both: the checkout bookkeeping and the latency
 # histograms (SHOW CHECKOUTS, SHOW LATENCY and SHOW STATS read them), the
 # session-state keyword scan of transaction mode and the per-pool table of
-# statements by server time (topstmt.c) that saturation alerts read. The ratio is therefore the
+# statements by server time (topstmt.c) that saturation alerts read, and
+# what poolobs.c records for query suggestions. The ratio is therefore the
 # cost of the configurable parts; README gives the cost of the rest, counted
 # with callgrind.
 #

@@ -80,7 +80,7 @@ def test_sigkill_loop_keeps_store_consistent(make_pooler, store_dir, cluster):
     try:
         assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         assert db.execute("PRAGMA foreign_key_check").fetchall() == []
-        assert db.execute("SELECT version FROM schema_version").fetchone()[0] == 4
+        assert db.execute("SELECT version FROM schema_version").fetchone()[0] == 5
         for table in ("statement_samples", "table_samples", "index_samples"):
             orphans = db.execute("SELECT count(*) FROM %s WHERE interval_id NOT IN "
                                  "(SELECT id FROM sample_intervals)" % table).fetchone()[0]

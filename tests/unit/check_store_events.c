@@ -123,12 +123,82 @@ START_TEST(test_batch_and_returned_leak)
 }
 END_TEST
 
+/* Schema 5: N+1 repeats (literals stripped), transactions by application
+ * and checkout percentiles (NULL when no checkout ended). */
+START_TEST(test_repeats_xacts_and_checkouts)
+{
+	struct store *s = store_open(path, false, NULL, NULL);
+	ck_assert_ptr_nonnull(s);
+	struct event ev[4];
+	memset(ev, 0, sizeof(ev));
+	ev[0].kind = EVENT_REPEAT;
+	ev[0].at_us = 1000;
+	ev[0].u.repeat.xact = true;
+	ev[0].u.repeat.executions = 25;
+	ev[0].u.repeat.total_us = 5000;
+	ev[0].u.repeat.scope_us = 9000;
+	snprintf(ev[0].u.repeat.database, sizeof(ev[0].u.repeat.database), "app");
+	snprintf(ev[0].u.repeat.user, sizeof(ev[0].u.repeat.user), "web");
+	snprintf(ev[0].u.repeat.addr, sizeof(ev[0].u.repeat.addr), "10.0.0.9");
+	snprintf(ev[0].u.repeat.application_name, sizeof(ev[0].u.repeat.application_name),
+		 "orders");
+	snprintf(ev[0].u.repeat.statement, sizeof(ev[0].u.repeat.statement),
+		 "SELECT * FROM users WHERE email = 'alice@example.com'");
+	ev[1].kind = EVENT_XACT_SAMPLE;
+	ev[1].at_us = 2000;
+	ev[1].u.xact.xacts = 3;
+	ev[1].u.xact.xact_us = 300;
+	ev[1].u.xact.xact_max_us = 200;
+	ev[1].u.xact.idle_us = 1600000;
+	ev[1].u.xact.idle_max_us = 1500000;
+	snprintf(ev[1].u.xact.application_name, sizeof(ev[1].u.xact.application_name), "orders");
+	ev[2].kind = EVENT_POOL_SAMPLE;
+	ev[2].at_us = 2000;
+	ev[2].u.pool.checkouts = 0;
+	ev[2].u.pool.checkout_p50_us = -1;
+	ev[3].kind = EVENT_POOL_SAMPLE;
+	ev[3].at_us = 3000;
+	ev[3].u.pool.checkouts = 10;
+	ev[3].u.pool.checkout_p50_us = 200000;
+	ev[3].u.pool.checkout_p95_us = 900000;
+	ev[3].u.pool.checkout_p99_us = 990000;
+	ev[3].u.pool.checkout_max_us = 1000000;
+	ck_assert_int_eq(store_events_write(s, ev, 4), 0);
+
+	ck_assert_int_eq(one(s, "SELECT count(*) FROM repeat_events WHERE scope = 'transaction' "
+				"AND executions = 25 AND total_us = 5000 AND scope_us = 9000 AND "
+				"application_name = 'orders' AND client_addr = '10.0.0.9' AND "
+				"database = 'app' AND username = 'web'"),
+			 1);
+	ck_assert_int_eq(one(s, "SELECT count(*) FROM repeat_events WHERE statement = "
+				"'SELECT * FROM users WHERE email = $1'"),
+			 1);
+	ck_assert_int_eq(one(s, "SELECT count(*) FROM repeat_events WHERE statement LIKE "
+				"'%alice%'"),
+			 0);
+	ck_assert_int_eq(one(s, "SELECT idle_max_us FROM xact_samples WHERE application_name = "
+				"'orders' AND xacts = 3 AND xact_us = 300 AND xact_max_us = 200 "
+				"AND idle_us = 1600000"),
+			 1500000);
+	ck_assert_int_eq(one(s, "SELECT checkouts FROM pool_samples WHERE at_us = 2000"), 0);
+	/* -1: NULL */
+	ck_assert_int_eq(one(s, "SELECT checkout_p50_us FROM pool_samples WHERE at_us = 2000"), -1);
+	ck_assert_int_eq(one(s, "SELECT checkout_max_us FROM pool_samples WHERE at_us = 2000"), -1);
+	ck_assert_int_eq(one(s, "SELECT checkout_p95_us FROM pool_samples WHERE at_us = 3000 "
+				"AND checkouts = 10 AND checkout_p50_us = 200000 AND "
+				"checkout_p99_us = 990000 AND checkout_max_us = 1000000"),
+			 900000);
+	store_close(s);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("store_events");
 	TCase *tc = tcase_create("events");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_batch_and_returned_leak);
+	tcase_add_test(tc, test_repeats_xacts_and_checkouts);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
