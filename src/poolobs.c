@@ -64,7 +64,9 @@ static void end_scope(struct client *client)
 	struct repeat_table *r = o->repeat;
 	struct loop *loop = client->conn.loop;
 	struct repeat_found found[REPEAT_TEXTS];
-	int n = r ? repeat_collect(r, (uint32_t)loop->cfg->repeat_threshold, found) : 0;
+	bool stream =
+		o->scope == POOLOBS_BURST && o->scope_end - o->scope_start > POOLOBS_BURST_MAX;
+	int n = r && !stream ? repeat_collect(r, (uint32_t)loop->cfg->repeat_threshold, found) : 0;
 
 	if (n > 0 && loop->events) {
 		int64_t wall = timeutil_wall();

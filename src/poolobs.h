@@ -24,6 +24,10 @@ struct event_pool;
 
 /* Client silence that ends a burst of autocommit requests. */
 #define POOLOBS_BURST_GAP ((usec_t)100000)
+/* A burst longer than this is a stream of independent requests (a busy
+ * application or a load test reusing its connection), not one request's
+ * loop: its repeats are not reported. Transaction blocks have no limit. */
+#define POOLOBS_BURST_MAX ((usec_t)5000000)
 
 enum poolobs_scope {
 	POOLOBS_NONE = 0, /* no scope open */

@@ -292,3 +292,24 @@ def test_idle_client_ends_its_burst(make_pooler, store_dir, table):
             ("UPDATE lg_n1 SET v = v WHERE id = $1", 11, "checkout")]
     finally:
         w.close()
+
+
+def test_long_stream_is_not_n_plus_one(make_pooler, store_dir, table):
+    """Single-row autocommit lookups without a pause for more than 5 s (a
+    busy application reusing its connection, pgbench -S): independent
+    requests, not one request's loop; the same lookups in a short burst
+    are an N+1 row."""
+    pooler, store = start(make_pooler, store_dir)
+    with connect3(pooler, "stream", autocommit=True) as conn:
+        end = time.monotonic() + 6
+        lookups = 0
+        while time.monotonic() < end:
+            conn.execute(BY_ID, (lookups % 200,))
+            lookups += 1
+    with connect3(pooler, "short-burst", autocommit=True) as conn:
+        for i in range(12):
+            conn.execute(BY_ID, (i,))
+    settle(pooler, store)
+    assert wait_for(lambda: repeats(store, "short-burst"), 15)
+    assert [(r[1], r[2]) for r in repeats(store, "short-burst")] == [(12, "checkout")]
+    assert lookups > 12 and repeats(store, "stream") == []
