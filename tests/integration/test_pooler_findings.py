@@ -313,3 +313,32 @@ def test_long_stream_is_not_n_plus_one(make_pooler, store_dir, table):
     assert wait_for(lambda: repeats(store, "short-burst"), 15)
     assert [(r[1], r[2]) for r in repeats(store, "short-burst")] == [(12, "checkout")]
     assert lookups > 12 and repeats(store, "stream") == []
+
+
+def test_suggest_reads_what_the_pooler_saw(make_pooler, store_dir, table, cluster):
+    """End to end: the pooler's repeat_events and xact_samples become
+    pglifeguard-cli suggest's n_plus_one and idle_in_transaction query
+    suggestions, naming the statement and the application."""
+    import json
+    import subprocess
+    cli = os.environ.get("PGLIFEGUARD_CLI", "build/pglifeguard-cli")
+    pooler, store = start(make_pooler, store_dir)
+    with connect3(pooler, "orders-page") as conn:
+        for _ in range(5):
+            with conn.transaction():
+                for i in range(20):
+                    conn.execute(BY_ID, (i,))
+    with connect3(pooler, "slow-worker") as conn:
+        with conn.transaction():
+            conn.execute(BY_GROUP, (1,))
+            time.sleep(1.5)
+    settle(pooler, store)
+    assert wait_for(lambda: len(repeats(store, "orders-page")) == 5, 15)
+    conninfo = "host=%s port=%d user=postgres dbname=lgtest" % (cluster.host, cluster.port)
+    r = subprocess.run([cli, "-s", store, "suggest", "--json", "--since", "1h", "-d", conninfo],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    found = {(f["kind"], f["subject"]) for f in json.loads(r.stdout)["query_suggestions"]}
+    assert ("n_plus_one", "SELECT v FROM lg_n1 WHERE id = $1") in found, found
+    assert ("idle_in_transaction", "slow-worker") in found, found
+    assert not [f for f in found if f[1] == "orders-page"], found
