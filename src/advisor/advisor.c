@@ -385,6 +385,25 @@ static double null_frac(struct advisor *a, const struct tinfo *ti, const char *c
 	return nf;
 }
 
+/* bool_column tells whether COL of TI is a boolean column. */
+static bool bool_column(struct advisor *a, const struct tinfo *ti, const char *col)
+{
+	char *name = unquote(col);
+	char oid[16];
+	snprintf(oid, sizeof(oid), "%u", ti->oid);
+	const char *p[2] = {oid, name};
+	PGresult *r = tx_begin(a) ? exec(a,
+					 "SELECT 1 FROM pg_attribute WHERE attrelid = $1 AND"
+					 " attname = $2 AND atttypid = 'boolean'::regtype",
+					 2, p)
+				  : NULL;
+	bool yes = r && PQntuples(r) == 1;
+	PQclear(r);
+	tx_end(a, false);
+	free(name);
+	return yes;
+}
+
 /* rare_values returns the SQL literals (quoted) of the values of COL rarer
  * than ADVISOR_RARE_FREQ in a low-cardinality column whose common values
  * are not rare, rarest first, at most 5; their count in *N. */
@@ -688,6 +707,15 @@ static void verify_candidate(struct advisor *a, size_t si, const struct candidat
 	int tix = w->tmap[c->table];
 	if (tix < 0)
 		return;
+	/* equality keys, most selective first (pg_stats) */
+	struct candidates_index ordered = *c;
+	if (c->neq > 1) {
+		double sel[CANDIDATES_MAX_COLS];
+		for (int k = 0; k < c->neq; k++)
+			sel[k] = c->is_expr[k] ? -1 : selectivity(a, &a->tables[tix], c->cols[k]);
+		candidates_order_eq(&ordered, sel);
+		c = &ordered;
+	}
 	struct tinfo *ti = &a->tables[tix];
 	char *key = candidates_key(c);
 	char *where = NULL;
@@ -729,7 +757,12 @@ static void verify_candidate(struct advisor *a, size_t si, const struct candidat
 			for (int i = 0; i < n; i++)
 				cap += strlen(vals[i]) + 2;
 			where = xrealloc(NULL, cap);
-			if (n == 1) {
+			if (n == 1 && bool_column(a, ti, c->partial_col)) {
+				/* the planner proves a partial index from `NOT flag`, the
+				 * form it gives flag = false; not from flag = 'f' */
+				snprintf(where, cap, "%s%s", vals[0][1] == 't' ? "" : "NOT ",
+					 c->partial_col);
+			} else if (n == 1) {
 				snprintf(where, cap, "%s = %s", c->partial_col, vals[0]);
 			} else {
 				snprintf(where, cap, "%s IN (", c->partial_col);
@@ -875,18 +908,26 @@ static bool is_prefix(const struct verified *a, const struct verified *b)
 
 static void build_suggestions(struct advisor *a)
 {
-	/* the best index per statement and table */
+	/* the best index per statement and table: of those within
+	 * ADVISOR_EXTRA_KEY_GAIN of the cheapest, the fewest key columns, then
+	 * the cheapest (within 1%: the first) */
 	for (size_t i = 0; i < a->nver; i++) {
 		struct verified *v = &a->ver[i];
-		bool best = true;
+		double cheapest = v->after;
+		for (size_t j = 0; j < a->nver; j++)
+			if (a->ver[j].stmt == v->stmt && a->ver[j].tinfo == v->tinfo &&
+			    a->ver[j].after < cheapest)
+				cheapest = a->ver[j].after;
+		bool best = v->after <= cheapest * ADVISOR_EXTRA_KEY_GAIN;
 		for (size_t j = 0; j < a->nver && best; j++) {
 			struct verified *u = &a->ver[j];
-			if (j == i || u->stmt != v->stmt || u->tinfo != v->tinfo)
+			if (j == i || u->stmt != v->stmt || u->tinfo != v->tinfo ||
+			    u->after > cheapest * ADVISOR_EXTRA_KEY_GAIN)
 				continue;
-			if (u->after < v->after * 0.99 ||
-			    (fabs(u->after - v->after) <= v->after * 0.01 &&
-			     (u->cand.ncols < v->cand.ncols ||
-			      (u->cand.ncols == v->cand.ncols && j < i))))
+			if (u->cand.ncols < v->cand.ncols ||
+			    (u->cand.ncols == v->cand.ncols &&
+			     (u->after < v->after * 0.99 ||
+			      (fabs(u->after - v->after) <= v->after * 0.01 && j < i))))
 				best = false;
 		}
 		v->used = best;
@@ -1126,6 +1167,18 @@ static int load_indexes(struct advisor *a, const char *sql, struct advisor_index
 
 /* --- the run ------------------------------------------------------------- */
 
+/* reject_negligible says why statement W, run too rarely to matter, gets
+ * no index: one rejection per table it reads. */
+static void reject_negligible(struct advisor *a, const struct wstmt *w, double window_ms)
+{
+	char *why = xprintf("negligible: %lld calls, %.1f ms of the window's %.1f ms", w->calls,
+			    w->total_ms, window_ms);
+	for (size_t t = 0; t < w->st->ntables; t++)
+		if (w->tmap[t] >= 0)
+			reject(a, &a->tables[w->tmap[t]], "", NULL, w->queryid, why);
+	free(why);
+}
+
 static int setup(struct advisor *a)
 {
 	if (!tx_begin(a)) {
@@ -1178,12 +1231,19 @@ int advisor_run(PGconn *conn, sqlite3 *db, const struct advisor_options *opt,
 			a.tables[w->tmap[w->st->target]].write_calls += w->calls;
 	}
 	/* the most expensive reads and writes-with-WHERE get candidates */
+	double window_ms = 0;
+	for (size_t i = 0; i < a.nstmts; i++)
+		window_ms += a.stmts[i].total_ms;
 	long considered = 0;
 	for (size_t i = 0; i < a.nstmts && considered < opt->max_statements; i++) {
 		struct wstmt *w = &a.stmts[i];
 		if (w->st->kind == CANDIDATES_INSERT)
 			continue;
 		considered++;
+		if (w->calls < ADVISOR_MIN_CALLS && w->total_ms < ADVISOR_MIN_SHARE * window_ms) {
+			reject_negligible(&a, w, window_ms);
+			continue;
+		}
 		candidates_resolve_columns(w->st, has_column, &a);
 		struct candidates_index *cands;
 		size_t n = candidates_build(w->st, &cands);

@@ -307,6 +307,32 @@ static bool column(struct walk *w, json_object *cref, int scope, int *table, con
 	return true;
 }
 
+/* cast_expr recognizes a cast of a column to a plain type name, such as
+ * created_at::date, an index expression when the cast is immutable (hypopg
+ * and the planner decide). *EXPR ("(created_at::date)") is memory the
+ * caller frees. */
+static bool cast_expr(struct walk *w, json_object *body, int scope, int *table, char **expr,
+		      bool *is_expr)
+{
+	json_object *abody, *tn = get(body, "typeName");
+	const char *atype = node_type(get(body, "arg"), &abody);
+	json_object *names = get(tn, "names");
+	const char *tname = list_str(names, list_len(names) - 1);
+	const char *name;
+	if (!atype || strcmp(atype, "ColumnRef") != 0 || !tname || !list_len(names) ||
+	    get(tn, "typmods") || get(tn, "arrayBounds") || get(tn, "setof") ||
+	    !column(w, abody, scope, table, &name))
+		return false;
+	char *q = candidates_quote_ident(name), *t = candidates_quote_ident(tname);
+	size_t cap = strlen(q) + strlen(t) + 8;
+	*expr = xrealloc(NULL, cap);
+	snprintf(*expr, cap, "(%s::%s)", q, t);
+	free(q);
+	free(t);
+	*is_expr = true;
+	return true;
+}
+
 /* col_expr recognizes a column, or a function call on columns of one
  * table such as lower(email). *EXPR is memory the caller frees. */
 static bool col_expr(struct walk *w, json_object *node, int scope, int *table, char **expr,
@@ -324,6 +350,8 @@ static bool col_expr(struct walk *w, json_object *node, int scope, int *table, c
 		*is_expr = false;
 		return true;
 	}
+	if (!strcmp(type, "TypeCast"))
+		return cast_expr(w, body, scope, table, expr, is_expr);
 	if (strcmp(type, "FuncCall") != 0)
 		return false;
 	json_object *fname = get(body, "funcname");
@@ -400,8 +428,9 @@ static bool value(json_object *node, int *param)
 		json_object *l = get(body, "lexpr");
 		return (!l || value(l, &dummy)) && value(get(body, "rexpr"), &dummy);
 	}
-	if (!strcmp(type, "List")) {
-		json_object *items = get(body, "items");
+	if (!strcmp(type, "List") || !strcmp(type, "A_ArrayExpr")) {
+		/* IN ($1, $2), and ARRAY[$1, $2] of col = ANY(ARRAY[...]) */
+		json_object *items = get(body, !strcmp(type, "List") ? "items" : "elements");
 		for (size_t i = 0; i < list_len(items); i++)
 			if (!value(json_object_array_get_idx(items, i), &dummy))
 				return false;
@@ -884,6 +913,29 @@ size_t candidates_build(const struct candidates_stmt *st, struct candidates_inde
 		}
 	}
 	return n;
+}
+
+void candidates_order_eq(struct candidates_index *c, const double *sel)
+{
+	double s[CANDIDATES_MAX_COLS];
+	for (int i = 0; i < c->neq; i++)
+		s[i] = sel[i] < 0 ? 2 : sel[i];
+	/* insertion sort: stable, at most CANDIDATES_MAX_COLS keys */
+	for (int i = 1; i < c->neq; i++) {
+		for (int j = i; j > 0 && s[j] < s[j - 1]; j--) {
+			double ts = s[j];
+			const char *tc = c->cols[j];
+			bool tx = c->is_expr[j], td = c->desc[j];
+			s[j] = s[j - 1];
+			c->cols[j] = c->cols[j - 1];
+			c->is_expr[j] = c->is_expr[j - 1];
+			c->desc[j] = c->desc[j - 1];
+			s[j - 1] = ts;
+			c->cols[j - 1] = tc;
+			c->is_expr[j - 1] = tx;
+			c->desc[j - 1] = td;
+		}
+	}
 }
 
 char *candidates_key(const struct candidates_index *c)

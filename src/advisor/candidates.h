@@ -112,6 +112,13 @@ void candidates_resolve_columns(struct candidates_stmt *stmt, candidates_has_col
  * columns compared with a parameter. */
 size_t candidates_build(const struct candidates_stmt *stmt, struct candidates_index **out);
 
+/* candidates_order_eq puts the leading equality columns of C in order of
+ * SEL (SEL[k] the fraction of rows column k matches alone, <0 unknown):
+ * the most selective first, unknown ones last, ties in their order. Any
+ * order serves C's own statement; this one also serves the most other
+ * statements through a prefix and keeps the first key the sharpest. */
+void candidates_order_eq(struct candidates_index *c, const double *sel);
+
 /* candidates_index_sql returns "CREATE INDEX [CONCURRENTLY ]ON tbl (cols)
  * [WHERE pred]" for candidate C of STMT; QUALIFIED_TABLE is the table name
  * to print (already quoted), WHERE may be NULL. Memory the caller frees. */

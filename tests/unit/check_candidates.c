@@ -286,6 +286,47 @@ START_TEST(test_many_shapes)
 }
 END_TEST
 
+START_TEST(test_array_and_cast)
+{
+	/* psycopg2 sends a Python list as ARRAY[...]: equality, like IN */
+	CHECK_KEYS("SELECT id FROM parcels WHERE tracking_no = ANY(ARRAY[$1, $2, $3])",
+		   "parcels(tracking_no)");
+	/* a cast of a column is an index expression, parenthesized for CREATE INDEX */
+	CHECK_KEYS("SELECT count(*) FROM visits WHERE visited_at::date = $1",
+		   "visits((visited_at::date))");
+	CHECK_KEYS("SELECT 1 FROM v WHERE CAST(\"At\" AS date) >= $1", "v((\"At\"::date))");
+	/* casts with a type modifier or of an expression are not taken */
+	CHECK_KEYS("SELECT 1 FROM v WHERE a::varchar(3) = $1", "");
+	CHECK_KEYS("SELECT 1 FROM v WHERE (a + 1)::int = $1", "");
+}
+END_TEST
+
+START_TEST(test_order_eq)
+{
+	struct candidates_stmt *st =
+		parse("SELECT 1 FROM m WHERE tenant_id = $1 AND role = $2 AND external_ref = $3 "
+		      "AND created_at >= $4");
+	struct candidates_index *c;
+	size_t n = candidates_build(st, &c);
+	ck_assert_uint_ge(n, 1);
+	ck_assert_int_eq(c[0].neq, 3);
+	/* most selective first, the unknown (-1) last; the range key stays */
+	double sel[3] = {0.05, -1, 0.0001};
+	candidates_order_eq(&c[0], sel);
+	char *k = candidates_key(&c[0]);
+	ck_assert_str_eq(k, "external_ref, tenant_id, role, created_at");
+	free(k);
+	/* ties keep their order */
+	double same[3] = {0.1, 0.1, 0.1};
+	candidates_order_eq(&c[0], same);
+	k = candidates_key(&c[0]);
+	ck_assert_str_eq(k, "external_ref, tenant_id, role, created_at");
+	free(k);
+	free(c);
+	candidates_stmt_free(st);
+}
+END_TEST
+
 static Suite *candidates_suite(void)
 {
 	Suite *s = suite_create("candidates");
@@ -302,6 +343,8 @@ static Suite *candidates_suite(void)
 	tcase_add_test(tc, test_sql_and_quoting);
 	tcase_add_test(tc, test_bind);
 	tcase_add_test(tc, test_many_shapes);
+	tcase_add_test(tc, test_array_and_cast);
+	tcase_add_test(tc, test_order_eq);
 	suite_add_tcase(s, tc);
 	return s;
 }
