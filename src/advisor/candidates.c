@@ -6,11 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define MAX_SCOPES 64
 
 struct walk {
 	struct candidates_stmt *st;
+	const char *query;
 	int nscopes;
 	int parent[MAX_SCOPES];
 };
@@ -446,6 +448,59 @@ static bool is_range_op(const char *op)
 
 static void qual(struct walk *w, json_object *node, int scope);
 
+static const char *skip_blanks(const char *p)
+{
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		p++;
+	return p;
+}
+
+static const char *skip_word(const char *p, const char *word)
+{
+	size_t n = strlen(word);
+	return strncasecmp(p, word, n) ? NULL : p + n;
+}
+
+/* any_array_as_in rewrites, in the statement's plan_text, the
+ * `= ANY(ARRAY[...])` whose operator is at byte AT as `IN (...)` of the
+ * same length. Its elements are values (parameters, constants): no
+ * brackets or quotes inside but those of string constants. */
+static void any_array_as_in(struct walk *w, int at)
+{
+	size_t qlen = strlen(w->query);
+	if (at < 0 || (size_t)at >= qlen || w->query[at] != '=')
+		return;
+	const char *q = w->query, *p = skip_blanks(q + at + 1);
+	if (!(p = skip_word(p, "any")) || *(p = skip_blanks(p)) != '(' ||
+	    !(p = skip_word(skip_blanks(p + 1), "array")) || *(p = skip_blanks(p)) != '[')
+		return;
+	size_t open = (size_t)(p - q);
+	bool quoted = false;
+	for (p++; *p && (quoted || *p != ']'); p++) {
+		if (*p == '\'')
+			quoted = !quoted;
+		else if (!quoted && (*p == '[' || *p == '('))
+			return;
+	}
+	if (*p != ']')
+		return;
+	size_t close = (size_t)(p - q);
+	p = skip_blanks(p + 1);
+	if (*p != ')')
+		return;
+	size_t end = (size_t)(p - q);
+	struct candidates_stmt *st = w->st;
+	if (!st->plan_text)
+		st->plan_text = xstrdup(q);
+	char *t = st->plan_text;
+	/* "= ANY ( ARRAY [" (at least 11 bytes) -> "IN (" and blanks */
+	memset(t + at, ' ', open + 1 - (size_t)at);
+	memcpy(t + at, "IN (", 4);
+	/* "] )" -> ")" and blanks */
+	memset(t + close, ' ', end + 1 - close);
+	t[close] = ')';
+}
+
 static void a_expr(struct walk *w, json_object *body, int scope)
 {
 	const char *kind = get_str(body, "kind");
@@ -482,8 +537,14 @@ static void a_expr(struct walk *w, json_object *body, int scope)
 			add_ref(w, lt, scope, le, lx, CANDIDATES_RANGE, 0, false, false);
 	} else if (!strcmp(kind, "AEXPR_OP_ANY") && !strcmp(op, "=")) {
 		/* col = ANY($1) */
-		if (lcol && value(r, &param))
+		if (lcol && value(r, &param)) {
 			add_ref(w, lt, scope, le, lx, CANDIDATES_EQ, 0, false, false);
+			json_object *abody;
+			const char *atype = node_type(r, &abody);
+			json_object *loc = get(body, "location");
+			if (atype && !strcmp(atype, "A_ArrayExpr") && loc)
+				any_array_as_in(w, json_object_get_int(loc));
+		}
 	}
 	free(le);
 	free(re);
@@ -687,7 +748,7 @@ struct candidates_stmt *candidates_parse(const char *query, char **err)
 	if (!st)
 		abort();
 	st->target = -1;
-	struct walk w = {.st = st};
+	struct walk w = {.st = st, .query = query};
 	int top = new_scope(&w, -1);
 	json_object *body;
 	const char *type = node_type(get(json_object_array_get_idx(stmts, 0), "stmt"), &body);
@@ -732,6 +793,7 @@ void candidates_stmt_free(struct candidates_stmt *st)
 	free(st->refs);
 	free(st->param_numbers);
 	free(st->param_locations);
+	free(st->plan_text);
 	free(st);
 }
 
@@ -971,6 +1033,8 @@ char *candidates_bind(const struct candidates_stmt *st, const char *query, const
 		      const char *const *literals, size_t n)
 {
 	size_t qlen = strlen(query), cap = qlen + 1;
+	if (st->plan_text && strlen(st->plan_text) == qlen)
+		query = st->plan_text;
 	for (size_t i = 0; i < n; i++)
 		cap += strlen(literals[i]) * st->nparams + 16;
 	cap += st->nparams * 12;

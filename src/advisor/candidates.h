@@ -62,6 +62,10 @@ struct candidates_stmt {
 	int *param_numbers;
 	int *param_locations;
 	size_t nparams;
+	/* the text as it is planned, the same length (NULL: as it is): each
+	 * `= ANY(ARRAY[$1, $2])` becomes `IN ($1, $2)` padded with blanks, whose
+	 * parameters take the column's type (the ARRAY's would be text) */
+	char *plan_text;
 };
 
 /* One index candidate on one table of a statement. COLS are borrowed from
@@ -133,7 +137,8 @@ char *candidates_key(const struct candidates_index *c);
  * memory the caller frees. */
 char *candidates_quote_ident(const char *name);
 
-/* candidates_bind returns QUERY (the text STMT was parsed from) with every
+/* candidates_bind returns QUERY (the text STMT was parsed from, as
+ * STMT's plan_text has it) with every
  * $NUMBERS[i] replaced by LITERALS[i] (borrowed, put in as is) and the
  * other parameters renumbered so the text still has $1..$k without gaps.
  * Memory the caller frees. */

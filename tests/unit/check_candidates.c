@@ -277,7 +277,12 @@ START_TEST(test_many_shapes)
 		}
 		free(c);
 		char *b = candidates_bind(st, sqls[i], NULL, NULL, 0);
-		ck_assert_str_eq(b, sqls[i]);
+		/* the same text, but for = ANY(ARRAY[...]) planned as IN (...) */
+		if (strstr(sqls[i], "ANY(ARRAY"))
+			ck_assert_str_eq(b, "SELECT * FROM t WHERE (a, b) = ($1, $2) AND c IN ("
+					    "        $3, $4) ");
+		else
+			ck_assert_str_eq(b, sqls[i]);
 		free(b);
 		candidates_stmt_free(st);
 	}
@@ -291,6 +296,22 @@ START_TEST(test_array_and_cast)
 	/* psycopg2 sends a Python list as ARRAY[...]: equality, like IN */
 	CHECK_KEYS("SELECT id FROM parcels WHERE tracking_no = ANY(ARRAY[$1, $2, $3])",
 		   "parcels(tracking_no)");
+	/* planned as an IN list of the same length, whose parameters take the
+	 * column's type (ARRAY[$1, $2] alone would be text[]) */
+	const char *q = "SELECT id FROM p WHERE tracking_no = ANY (ARRAY[$1, $2]) AND k = $3";
+	struct candidates_stmt *st = parse(q);
+	int nums[1] = {3};
+	const char *lits[1] = {"'x'"};
+	char *b = candidates_bind(st, q, nums, lits, 1);
+	ck_assert_str_eq(b, "SELECT id FROM p WHERE tracking_no IN (         $1, $2)  AND k = 'x'");
+	free(b);
+	candidates_stmt_free(st);
+	q = "SELECT 1 FROM p WHERE a = any(array['a]', $1]) AND b = ANY($2)";
+	st = parse(q);
+	b = candidates_bind(st, q, NULL, NULL, 0);
+	ck_assert_str_eq(b, "SELECT 1 FROM p WHERE a IN (        'a]', $1)  AND b = ANY($2)");
+	free(b);
+	candidates_stmt_free(st);
 	/* a cast of a column is an index expression, parenthesized for CREATE INDEX */
 	CHECK_KEYS("SELECT count(*) FROM visits WHERE visited_at::date = $1",
 		   "visits((visited_at::date))");
