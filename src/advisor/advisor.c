@@ -404,6 +404,39 @@ static bool bool_column(struct advisor *a, const struct tinfo *ti, const char *c
 	return yes;
 }
 
+/* like_pattern returns, as a quoted SQL literal the caller frees, a
+ * prefix pattern (candidates_like_prefix) of the middle value of COL's
+ * histogram (or most common values) in pg_stats and the next one, or
+ * NULL. */
+static char *like_pattern(struct advisor *a, const struct tinfo *ti, const char *col)
+{
+	char *name = unquote(col);
+	const char *p[3] = {ti->nspname, ti->relname, name};
+	PGresult *r = tx_begin(a) ? exec(a,
+					 "SELECT u.v FROM pg_stats s, unnest(coalesce("
+					 "s.histogram_bounds, s.most_common_vals)::text::text[])"
+					 " AS u(v) WHERE s.schemaname = $1 AND s.tablename = $2"
+					 " AND s.attname = $3",
+					 3, p)
+				  : NULL;
+	char *lit = NULL;
+	if (r && PQntuples(r) > 0) {
+		int mid = PQntuples(r) / 2;
+		char *pat = candidates_like_prefix(
+			PQgetvalue(r, mid, 0),
+			mid + 1 < PQntuples(r) ? PQgetvalue(r, mid + 1, 0) : NULL);
+		char *q = PQescapeLiteral(a->conn, pat, strlen(pat));
+		if (q)
+			lit = xstrdup(q);
+		PQfreemem(q);
+		free(pat);
+	}
+	PQclear(r);
+	tx_end(a, false);
+	free(name);
+	return lit;
+}
+
 /* rare_values returns the SQL literals (quoted) of the values of COL rarer
  * than ADVISOR_RARE_FREQ in a low-cardinality column whose common values
  * are not rare, rarest first, at most 5; their count in *N. */
@@ -816,6 +849,14 @@ static void verify_candidate(struct advisor *a, size_t si, const struct candidat
 			goto done;
 		}
 		text = bound_text(w, 0, NULL, &nparams);
+		char *pattern = c->like_col && base <= 0 ? like_pattern(a, ti, c->like_col) : NULL;
+		if (pattern) {
+			/* col LIKE $n: planned with a prefix, a generic plan uses no index */
+			free(text);
+			text = bound_text(w, c->like_param, pattern, &nparams);
+			before = plan_cost(a, text, nparams, NULL, NULL);
+			free(pattern);
+		}
 	}
 	if (before <= 0)
 		goto done;

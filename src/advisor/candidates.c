@@ -243,6 +243,7 @@ static void add_ref(struct walk *w, int table, int scope, const char *expr, bool
 	r->is_expr = is_expr;
 	r->use = use;
 	r->param = param;
+	r->like = 0;
 	r->join = join;
 	r->desc = desc;
 }
@@ -532,6 +533,13 @@ static void a_expr(struct walk *w, json_object *body, int scope)
 	} else if (!strcmp(kind, "AEXPR_IN") && !strcmp(op, "=")) {
 		if (lcol && value(r, &param))
 			add_ref(w, lt, scope, le, lx, CANDIDATES_EQ, 0, false, false);
+	} else if (!strcmp(kind, "AEXPR_LIKE") && !strcmp(op, "~~")) {
+		/* col LIKE $1: a btree serves it when $1 is a prefix pattern
+		 * ('abc%'); the advisor plans it with one */
+		if (lcol && !lx && value(r, &param) && param) {
+			add_ref(w, lt, scope, le, lx, CANDIDATES_RANGE, 0, false, false);
+			w->st->refs[w->st->nrefs - 1].like = param;
+		}
 	} else if (!strcmp(kind, "AEXPR_BETWEEN")) {
 		if (lcol && value(r, &param))
 			add_ref(w, lt, scope, le, lx, CANDIDATES_RANGE, 0, false, false);
@@ -840,7 +848,8 @@ static bool same_cols(const struct candidates_index *a, const struct candidates_
 	    a->partial_use != b->partial_use)
 		return false;
 	for (int i = 0; i < a->ncols; i++)
-		if (strcmp(a->cols[i], b->cols[i]) || a->desc[i] != b->desc[i])
+		if (strcmp(a->cols[i], b->cols[i]) || a->desc[i] != b->desc[i] ||
+		    a->pattern_ops[i] != b->pattern_ops[i])
 			return false;
 	return true;
 }
@@ -923,11 +932,22 @@ size_t candidates_build(const struct candidates_stmt *st, struct candidates_inde
 			}
 		}
 		struct candidates_index main = eq;
-		if (range)
+		if (range) {
 			add_col(&main, range, false);
-		else if (have_sort)
+			if (range->like && has_col(&main, range->expr)) {
+				main.like_col = range->expr;
+				main.like_param = range->like;
+			}
+		} else if (have_sort) {
 			main = sorted;
+		}
 		push(out, &n, &main);
+		if (main.like_col) {
+			struct candidates_index po = main;
+			for (int k = 0; k < po.ncols; k++)
+				po.pattern_ops[k] = !strcmp(po.cols[k], main.like_col);
+			push(out, &n, &po);
+		}
 		if (range && have_sort)
 			push(out, &n, &sorted);
 		/* each column alone: the planner may prefer a smaller index */
@@ -943,7 +963,15 @@ size_t candidates_build(const struct candidates_stmt *st, struct candidates_inde
 				struct candidates_index one = {.table = (int)t, .ncols = 1};
 				one.cols[0] = range->expr;
 				one.is_expr[0] = range->is_expr;
+				if (range->like) {
+					one.like_col = range->expr;
+					one.like_param = range->like;
+				}
 				push(out, &n, &one);
+				if (range->like) {
+					one.pattern_ops[0] = true;
+					push(out, &n, &one);
+				}
 			}
 		}
 		/* partial: the other columns, under WHERE col = <rare value> */
@@ -987,30 +1015,57 @@ void candidates_order_eq(struct candidates_index *c, const double *sel)
 		for (int j = i; j > 0 && s[j] < s[j - 1]; j--) {
 			double ts = s[j];
 			const char *tc = c->cols[j];
-			bool tx = c->is_expr[j], td = c->desc[j];
+			bool tx = c->is_expr[j], td = c->desc[j], tp = c->pattern_ops[j];
 			s[j] = s[j - 1];
 			c->cols[j] = c->cols[j - 1];
 			c->is_expr[j] = c->is_expr[j - 1];
 			c->desc[j] = c->desc[j - 1];
+			c->pattern_ops[j] = c->pattern_ops[j - 1];
 			s[j - 1] = ts;
 			c->cols[j - 1] = tc;
 			c->is_expr[j - 1] = tx;
 			c->desc[j - 1] = td;
+			c->pattern_ops[j - 1] = tp;
 		}
 	}
+}
+
+char *candidates_like_prefix(const char *value, const char *next)
+{
+	size_t len = strlen(value), keep = (2 * len + 2) / 3, common = 0;
+	while (next && value[common] && value[common] == next[common])
+		common++;
+	if (next && common + 1 > keep)
+		keep = common + 1 < len ? common + 1 : len;
+	if (keep < 1 && len)
+		keep = 1;
+	/* one past a cut UTF-8 character: to its end */
+	while (keep < len && ((unsigned char)value[keep] & 0xC0) == 0x80)
+		keep++;
+	char *out = xrealloc(NULL, 2 * keep + 2), *o = out;
+	for (size_t i = 0; i < keep; i++) {
+		if (value[i] == '%' || value[i] == '_' || value[i] == '\\')
+			*o++ = '\\';
+		*o++ = value[i];
+	}
+	*o++ = '%';
+	*o = '\0';
+	return out;
 }
 
 char *candidates_key(const struct candidates_index *c)
 {
 	size_t cap = 1;
 	for (int i = 0; i < c->ncols; i++)
-		cap += strlen(c->cols[i]) + 8;
+		cap += strlen(c->cols[i]) + 8 + (c->pattern_ops[i] ? 17 : 0);
 	char *s = xrealloc(NULL, cap);
 	s[0] = '\0';
 	for (int i = 0; i < c->ncols; i++) {
 		if (i)
 			strcat(s, ", ");
 		strcat(s, c->cols[i]);
+		if (c->pattern_ops[i])
+			strcat(s, " text_pattern_ops");
 		if (c->desc[i])
 			strcat(s, " DESC");
 	}

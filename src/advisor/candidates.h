@@ -43,6 +43,7 @@ struct candidates_ref {
 	bool is_expr;
 	enum candidates_use use;
 	int param; /* equality with $param alone (not IN, not join): its number, else 0 */
+	int like; /* RANGE from col LIKE $like (a prefix, maybe): its number, else 0 */
 	bool join;
 	bool desc; /* SORT: descending */
 };
@@ -86,6 +87,14 @@ struct candidates_index {
 	/* CANDIDATES_EQ: "col = rare value"; CANDIDATES_ISNULL or _NOTNULL:
 	 * "col IS [NOT] NULL", kept when pg_stats says that is rare */
 	enum candidates_use partial_use;
+	/* LIKE_COL (borrowed, or NULL), a key column, is compared with LIKE
+	 * $LIKE_PARAM: planned with a prefix pattern bound to it, as a generic
+	 * plan cannot use an index for LIKE */
+	const char *like_col;
+	int like_param;
+	/* key column k with text_pattern_ops: what serves LIKE 'prefix%'
+	 * under a collation other than C */
+	bool pattern_ops[CANDIDATES_MAX_COLS];
 };
 
 /* candidates_parse parses QUERY (one statement, $n placeholders allowed)
@@ -113,7 +122,9 @@ void candidates_resolve_columns(struct candidates_stmt *stmt, candidates_has_col
  * their count. Per table: equality columns first, then the first range
  * column or else the ORDER BY keys of a statement with LIMIT; also each
  * equality or range column alone, and partial candidates for equality
- * columns compared with a parameter. */
+ * columns compared with a parameter. A range column from LIKE $n comes
+ * twice: as it is (serves a prefix under the C collation), then with
+ * text_pattern_ops. */
 size_t candidates_build(const struct candidates_stmt *stmt, struct candidates_index **out);
 
 /* candidates_order_eq puts the leading equality columns of C in order of
@@ -122,6 +133,15 @@ size_t candidates_build(const struct candidates_stmt *stmt, struct candidates_in
  * order serves C's own statement; this one also serves the most other
  * statements through a prefix and keeps the first key the sharpest. */
 void candidates_order_eq(struct candidates_index *c, const double *sel);
+
+/* candidates_like_prefix returns the LIKE pattern a user looking for
+ * VALUE by its start would type: its first two thirds (at least one
+ * character), or more when NEXT (the next histogram bound, or NULL) shares
+ * a longer start with it, up to one character past that shared start, so
+ * the pattern matches about one histogram bucket; cut between UTF-8
+ * characters, LIKE's special characters escaped, then '%'. Memory the
+ * caller frees. */
+char *candidates_like_prefix(const char *value, const char *next);
 
 /* candidates_index_sql returns "CREATE INDEX [CONCURRENTLY ]ON tbl (cols)
  * [WHERE pred]" for candidate C of STMT; QUALIFIED_TABLE is the table name

@@ -1,7 +1,8 @@
 """The index advisor on a second workload, with shapes test_advisor.py does
 not have, sent as an ORM would send them through the pooler: three equality
 columns, equality + ORDER BY ... DESC LIMIT, = ANY(ARRAY[...]) and IN lists,
-BETWEEN and >= AND < ranges, a three-table join, a foreign key column, a
+BETWEEN and >= AND < ranges, LIKE 'prefix%' under the C collation and under
+an ICU one (text_pattern_ops), a three-table join, a foreign key column, a
 correlated EXISTS, a rarely-false boolean flag, a cast of a column (::date),
 an UPDATE and a DELETE on an unindexed column. Decoys: the
 prefix of an existing multi-column index, an existing index in another
@@ -25,7 +26,8 @@ pytestmark = pytest.mark.skipif(ON_PGBOUNCER, reason="the advisor is pglifeguard
 TABLES = ["mo_members", "mo_articles", "mo_parcels", "mo_readings", "mo_shipments",
           "mo_warehouses", "mo_carriers", "mo_invoices", "mo_invoice_lines", "mo_clients",
           "mo_payments", "mo_tasks", "mo_visits", "mo_sessions", "mo_audit",
-          "mo_prefixed", "mo_reordered", "mo_countries", "mo_flags", "mo_rare", "mo_ledger"]
+          "mo_prefixed", "mo_reordered", "mo_countries", "mo_flags", "mo_rare", "mo_ledger",
+          "mo_products", "mo_contacts"]
 
 SETUP = """
 CREATE TABLE mo_members (id int PRIMARY KEY, tenant_id int NOT NULL, role text NOT NULL,
@@ -90,6 +92,13 @@ CREATE TABLE mo_flags (id int PRIMARY KEY, region int NOT NULL, label text);
 INSERT INTO mo_flags SELECT g, g % 4, 'flag ' || g FROM generate_series(1, 100000) g;
 CREATE TABLE mo_rare (id int PRIMARY KEY, lookup_code int NOT NULL, label text);
 INSERT INTO mo_rare SELECT g, g, 'rare ' || g FROM generate_series(1, 100000) g;
+CREATE TABLE mo_products (id int PRIMARY KEY, sku text NOT NULL, price int);
+INSERT INTO mo_products SELECT g, 'SKU-' || lpad((g * 7919 % 100000)::text, 7, '0'), g % 90
+  FROM generate_series(1, 100000) g;
+CREATE TABLE mo_contacts (id int PRIMARY KEY, name text COLLATE "en-x-icu" NOT NULL,
+  phone text);
+INSERT INTO mo_contacts SELECT g, 'contact ' || lpad((g::bigint * 104729 % 100000)::text, 6, '0'),
+  'p' || g FROM generate_series(1, 100000) g;
 CREATE TABLE mo_ledger (id int PRIMARY KEY, status text NOT NULL, amount numeric);
 INSERT INTO mo_ledger SELECT g, (ARRAY['new', 'paid', 'void'])[g % 3 + 1], g % 500
   FROM generate_series(1, 150000) g;
@@ -112,6 +121,10 @@ PLANTED = {
     "public.mo_payments": "client_id, amount",
     # a cast of a column, as ORMs write a date filter on a timestamp
     "public.mo_visits": "(visited_at::date)",
+    # LIKE 'prefix%': the database's collation is C, a plain btree serves it;
+    # under a linguistic collation only text_pattern_ops does
+    "public.mo_products": "sku",
+    "public.mo_contacts": "name text_pattern_ops",
     # UPDATE and DELETE ... WHERE
     "public.mo_sessions": "token",
     "public.mo_audit": "batch_id",
@@ -172,6 +185,10 @@ def workload(conn):
         cur.execute("UPDATE mo_sessions SET last_seen = now() WHERE token = md5(%s)",
                     (str(i * 131 + 1),))
         cur.execute("DELETE FROM mo_audit WHERE batch_id = %s", (i * 97 + 20000,))
+        cur.execute("SELECT id, price FROM mo_products WHERE sku LIKE %s",
+                    ("SKU-00%03d%%" % (i * 17),))
+        cur.execute("SELECT id, phone FROM mo_contacts WHERE name LIKE %s",
+                    ("contact 0%03d%%" % (i * 23),))
         # decoys
         cur.execute("SELECT id, note FROM mo_prefixed WHERE account_id = %s", (i * 41,))
         cur.execute("SELECT stock FROM mo_reordered WHERE shop_id = %s AND sku_id = %s",

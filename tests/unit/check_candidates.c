@@ -348,6 +348,52 @@ START_TEST(test_order_eq)
 }
 END_TEST
 
+START_TEST(test_like_prefix)
+{
+	/* plain (C collation), then text_pattern_ops (any other) */
+	CHECK_KEYS("SELECT id FROM products WHERE sku LIKE $1",
+		   "products(sku); products(sku text_pattern_ops)");
+	CHECK_KEYS("SELECT id FROM p WHERE shop_id = $1 AND name LIKE $2 LIMIT $3",
+		   "p(shop_id, name); p(shop_id, name text_pattern_ops); p(shop_id); p(name); "
+		   "p(name text_pattern_ops); p(name) WHERE shop_id");
+	/* ILIKE and NOT LIKE: no btree serves them */
+	CHECK_KEYS("SELECT id FROM products WHERE sku ILIKE $1", "");
+	CHECK_KEYS("SELECT id FROM products WHERE sku NOT LIKE $1", "");
+	struct candidates_stmt *st = parse("SELECT id FROM products WHERE sku LIKE $1");
+	struct candidates_index *c;
+	size_t n = candidates_build(st, &c);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(c[1].like_col, "sku");
+	ck_assert_int_eq(c[1].like_param, 1);
+	char *sql = candidates_index_sql(&c[1], "public.products", NULL, true);
+	ck_assert_str_eq(sql,
+			 "CREATE INDEX CONCURRENTLY ON public.products (sku text_pattern_ops)");
+	free(sql);
+	free(c);
+	candidates_stmt_free(st);
+	char *pat = candidates_like_prefix("SKU-0001234", NULL);
+	ck_assert_str_eq(pat, "SKU-0001%");
+	free(pat);
+	/* the next histogram bound shares "contact 05": one more character */
+	pat = candidates_like_prefix("contact 050123", "contact 051087");
+	ck_assert_str_eq(pat, "contact 050%");
+	free(pat);
+	pat = candidates_like_prefix("abc", "abc");
+	ck_assert_str_eq(pat, "abc%");
+	free(pat);
+	pat = candidates_like_prefix("a_b%c\\d", "b");
+	ck_assert_str_eq(pat, "a\\_b\\%c%");
+	free(pat);
+	pat = candidates_like_prefix("x", NULL);
+	ck_assert_str_eq(pat, "x%");
+	free(pat);
+	/* not inside a UTF-8 character: "ééé" is 6 bytes, 4 kept */
+	pat = candidates_like_prefix("\xc3\xa9\xc3\xa9\xc3\xa9", NULL);
+	ck_assert_str_eq(pat, "\xc3\xa9\xc3\xa9%");
+	free(pat);
+}
+END_TEST
+
 static Suite *candidates_suite(void)
 {
 	Suite *s = suite_create("candidates");
@@ -366,6 +412,7 @@ static Suite *candidates_suite(void)
 	tcase_add_test(tc, test_many_shapes);
 	tcase_add_test(tc, test_array_and_cast);
 	tcase_add_test(tc, test_order_eq);
+	tcase_add_test(tc, test_like_prefix);
 	suite_add_tcase(s, tc);
 	return s;
 }
