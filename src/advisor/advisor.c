@@ -404,6 +404,26 @@ static bool bool_column(struct advisor *a, const struct tinfo *ti, const char *c
 	return yes;
 }
 
+/* flag_share returns the fraction of the rows of boolean column COL of TI
+ * that are true (ISTRUE) or false, from pg_stats, or -1 (no statistics,
+ * not a boolean column). */
+static double flag_share(struct advisor *a, const struct tinfo *ti, const char *col, bool istrue)
+{
+	if (!bool_column(a, ti, col))
+		return -1;
+	char *name = unquote(col);
+	const char *p[3] = {ti->nspname, ti->relname, name};
+	PGresult *r = tx_begin(a) ? exec(a, mcv_sql, 3, p) : NULL;
+	double share = r && PQntuples(r) ? 0 : -1; /* not a common value: rare */
+	for (int i = 0; r && i < PQntuples(r); i++)
+		if (PQgetvalue(r, i, 0)[0] == (istrue ? 't' : 'f'))
+			share = strtod(PQgetvalue(r, i, 1), NULL);
+	PQclear(r);
+	tx_end(a, false);
+	free(name);
+	return share;
+}
+
 /* like_pattern returns, as a quoted SQL literal the caller frees, a
  * prefix pattern (candidates_like_prefix) of the middle value of COL's
  * histogram (or most common values) in pg_stats and the next one, or
@@ -766,7 +786,17 @@ static void verify_candidate(struct advisor *a, size_t si, const struct candidat
 		free(why);
 		goto done;
 	}
-	if (c->partial_col && c->partial_use != CANDIDATES_EQ) {
+	if (c->partial_use == CANDIDATES_ISTRUE || c->partial_use == CANDIDATES_ISFALSE) {
+		bool istrue = c->partial_use == CANDIDATES_ISTRUE;
+		double share = flag_share(a, ti, c->partial_col, istrue);
+		bool fits = share >= 0 && share < ADVISOR_RARE_FREQ && w->calls > 0 &&
+			    (double)w->rows / (double)w->calls <=
+				    (ti->reltuples > 0 ? ti->reltuples : 0) * ADVISOR_RARE_FREQ;
+		if (!fits)
+			goto done; /* not rare: nothing to say */
+		where = xprintf("%s%s", istrue ? "" : "NOT ", c->partial_col);
+		text = bound_text(w, 0, NULL, &nparams);
+	} else if (c->partial_col && c->partial_use != CANDIDATES_EQ) {
 		bool isnull = c->partial_use == CANDIDATES_ISNULL;
 		double nf = null_frac(a, ti, c->partial_col);
 		double share = isnull ? nf : 1 - nf;

@@ -577,6 +577,20 @@ static void sublink(struct walk *w, json_object *body, int scope)
 	free(e);
 }
 
+/* flag: a (boolean) column alone as a condition, or under NOT: only a
+ * partial index predicate, like IS NULL */
+static void flag(struct walk *w, json_object *node, int scope, enum candidates_use use)
+{
+	json_object *body;
+	const char *type = node_type(node, &body);
+	int t;
+	char *e = NULL;
+	bool x;
+	if (type && !strcmp(type, "ColumnRef") && col_expr(w, node, scope, &t, &e, &x) && !x)
+		add_ref(w, t, scope, e, x, use, 0, false, false);
+	free(e);
+}
+
 static void qual(struct walk *w, json_object *node, int scope)
 {
 	json_object *body;
@@ -590,6 +604,12 @@ static void qual(struct walk *w, json_object *node, int scope)
 		if (op && !strcmp(op, "AND_EXPR"))
 			for (size_t i = 0; i < list_len(args); i++)
 				qual(w, json_object_array_get_idx(args, i), scope);
+		else if (op && !strcmp(op, "NOT_EXPR") && list_len(args) == 1)
+			flag(w, json_object_array_get_idx(args, 0), scope, CANDIDATES_ISFALSE);
+		return;
+	}
+	if (!strcmp(type, "ColumnRef")) {
+		flag(w, node, scope, CANDIDATES_ISTRUE);
 		return;
 	}
 	if (!strcmp(type, "NullTest")) {
@@ -977,7 +997,9 @@ size_t candidates_build(const struct candidates_stmt *st, struct candidates_inde
 		/* partial: the other columns, under WHERE col = <rare value> */
 		for (size_t i = 0; i < st->nrefs; i++) {
 			const struct candidates_ref *r = &st->refs[i];
-			bool nulltest = r->use == CANDIDATES_ISNULL || r->use == CANDIDATES_NOTNULL;
+			bool nulltest = r->use == CANDIDATES_ISNULL ||
+					r->use == CANDIDATES_NOTNULL ||
+					r->use == CANDIDATES_ISTRUE || r->use == CANDIDATES_ISFALSE;
 			if (r->table != (int)t || r->is_expr || r->join ||
 			    !(nulltest || (r->use == CANDIDATES_EQ && r->param)))
 				continue;

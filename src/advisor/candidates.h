@@ -23,6 +23,8 @@ enum candidates_use {
 	CANDIDATES_SORT, /* ORDER BY key of a statement with LIMIT */
 	CANDIDATES_ISNULL, /* col IS NULL: only a partial index predicate */
 	CANDIDATES_NOTNULL, /* col IS NOT NULL: likewise */
+	CANDIDATES_ISTRUE, /* a boolean column alone as a condition: likewise */
+	CANDIDATES_ISFALSE, /* NOT col (Django's filter(flag=False)): likewise */
 };
 
 /* One table the statement reads or writes (a FROM item, a join side, the
@@ -73,7 +75,8 @@ struct candidates_stmt {
  * the statement's refs. PARTIAL_COL (borrowed, or NULL) is a column
  * compared with $PARTIAL_PARAM that may make a partial index
  * "WHERE col = rare value"; whether it is rare is decided later with
- * pg_stats; or PARTIAL_USE says it is an IS [NOT] NULL test. NEQ is the number of leading equality
+ * pg_stats; or PARTIAL_USE says it is an IS [NOT] NULL test, or a boolean
+ * column (or NOT one) as a condition. NEQ is the number of leading equality
  * columns (their order does not matter to an index that serves them). */
 struct candidates_index {
 	int table;

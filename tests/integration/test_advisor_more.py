@@ -3,7 +3,8 @@ not have, sent as an ORM would send them through the pooler: three equality
 columns, equality + ORDER BY ... DESC LIMIT, = ANY(ARRAY[...]) and IN lists,
 BETWEEN and >= AND < ranges, LIKE 'prefix%' under the C collation and under
 an ICU one (text_pattern_ops), a three-table join, a foreign key column, a
-correlated EXISTS, a rarely-false boolean flag, a cast of a column (::date),
+correlated EXISTS, a rarely-false boolean flag (`flag = $1` and Django's
+`NOT flag`), a cast of a column (::date),
 an UPDATE and a DELETE on an unindexed column. Decoys: the
 prefix of an existing multi-column index, an existing index in another
 column order, a low-selectivity column, a tiny table, a statement run twice,
@@ -27,7 +28,7 @@ TABLES = ["mo_members", "mo_articles", "mo_parcels", "mo_readings", "mo_shipment
           "mo_warehouses", "mo_carriers", "mo_invoices", "mo_invoice_lines", "mo_clients",
           "mo_payments", "mo_tasks", "mo_visits", "mo_sessions", "mo_audit",
           "mo_prefixed", "mo_reordered", "mo_countries", "mo_flags", "mo_rare", "mo_ledger",
-          "mo_products", "mo_contacts"]
+          "mo_products", "mo_contacts", "mo_mail"]
 
 SETUP = """
 CREATE TABLE mo_members (id int PRIMARY KEY, tenant_id int NOT NULL, role text NOT NULL,
@@ -88,8 +89,8 @@ INSERT INTO mo_reordered SELECT g, g % 500, g % 9000, g % 40
 CREATE INDEX mo_reordered_sku_shop ON mo_reordered (sku_id, shop_id);
 CREATE TABLE mo_countries (id int PRIMARY KEY, iso text NOT NULL, name text);
 INSERT INTO mo_countries SELECT g, 'C' || g, 'country ' || g FROM generate_series(1, 40) g;
-CREATE TABLE mo_flags (id int PRIMARY KEY, region int NOT NULL, label text);
-INSERT INTO mo_flags SELECT g, g % 4, 'flag ' || g FROM generate_series(1, 100000) g;
+CREATE TABLE mo_flags (id int PRIMARY KEY, region int NOT NULL, label text, active bool NOT NULL);
+INSERT INTO mo_flags SELECT g, g % 4, 'flag ' || g, g % 2 = 0 FROM generate_series(1, 100000) g;
 CREATE TABLE mo_rare (id int PRIMARY KEY, lookup_code int NOT NULL, label text);
 INSERT INTO mo_rare SELECT g, g, 'rare ' || g FROM generate_series(1, 100000) g;
 CREATE TABLE mo_products (id int PRIMARY KEY, sku text NOT NULL, price int);
@@ -99,6 +100,10 @@ CREATE TABLE mo_contacts (id int PRIMARY KEY, name text COLLATE "en-x-icu" NOT N
   phone text);
 INSERT INTO mo_contacts SELECT g, 'contact ' || lpad((g::bigint * 104729 % 100000)::text, 6, '0'),
   'p' || g FROM generate_series(1, 100000) g;
+CREATE TABLE mo_mail (id int PRIMARY KEY, sent bool NOT NULL, created_at timestamptz NOT NULL,
+  subject text);
+INSERT INTO mo_mail SELECT g, g % 150 <> 0, '2026-01-01'::timestamptz + g * interval '1 minute',
+  'mail ' || g FROM generate_series(1, 120000) g;
 CREATE TABLE mo_ledger (id int PRIMARY KEY, status text NOT NULL, amount numeric);
 INSERT INTO mo_ledger SELECT g, (ARRAY['new', 'paid', 'void'])[g % 3 + 1], g % 500
   FROM generate_series(1, 150000) g;
@@ -132,6 +137,8 @@ PLANTED = {
 PARTIAL = {
     # a queue flag: 1% of the rows are still to process
     "public.mo_tasks": ("queued_at", r"^NOT processed$"),
+    # the same as Django writes it: WHERE NOT "mo_mail"."sent"
+    "public.mo_mail": ("created_at", r"^NOT sent$"),
 }
 DECOYS = {
     "public.mo_prefixed": "served by existing index public.mo_prefixed_account_kind",
@@ -189,12 +196,15 @@ def workload(conn):
                     ("SKU-00%03d%%" % (i * 17),))
         cur.execute("SELECT id, phone FROM mo_contacts WHERE name LIKE %s",
                     ("contact 0%03d%%" % (i * 23),))
+        cur.execute('SELECT "mo_mail"."id", "mo_mail"."subject" FROM "mo_mail" '
+                    'WHERE NOT "mo_mail"."sent" ORDER BY "mo_mail"."created_at" ASC LIMIT 21')
         # decoys
         cur.execute("SELECT id, note FROM mo_prefixed WHERE account_id = %s", (i * 41,))
         cur.execute("SELECT stock FROM mo_reordered WHERE shop_id = %s AND sku_id = %s",
                     (i % 500, i * 7))
         cur.execute("SELECT name FROM mo_countries WHERE iso = %s", ("C%d" % (i % 40),))
         cur.execute("SELECT count(*) FROM mo_flags WHERE region = %s", (i % 4,))
+        cur.execute("SELECT count(*) FROM mo_flags WHERE active")
         cur.execute("SELECT status, count(*), sum(amount) FROM mo_ledger GROUP BY status")
     for i in range(2):
         cur.execute("SELECT id, label FROM mo_rare WHERE lookup_code = %s", (i * 5 + 1,))

@@ -31,6 +31,8 @@ static void keys(const struct candidates_stmt *st, char *buf, size_t size)
 			 c[i].partial_col ? c[i].partial_col : "",
 			 c[i].partial_use == CANDIDATES_ISNULL    ? " IS NULL"
 			 : c[i].partial_use == CANDIDATES_NOTNULL ? " IS NOT NULL"
+			 : c[i].partial_use == CANDIDATES_ISTRUE  ? " IS TRUE"
+			 : c[i].partial_use == CANDIDATES_ISFALSE ? " IS FALSE"
 								  : "");
 		free(k);
 	}
@@ -394,6 +396,20 @@ START_TEST(test_like_prefix)
 }
 END_TEST
 
+START_TEST(test_flags)
+{
+	/* Django's filter(processed=False) and filter(active=True) */
+	CHECK_KEYS("SELECT \"t\".\"id\" FROM \"app_task\" \"t\" WHERE NOT \"t\".\"processed\" "
+		   "ORDER BY \"t\".\"queued_at\" ASC LIMIT 21",
+		   "app_task(queued_at); app_task(queued_at) WHERE processed IS FALSE");
+	CHECK_KEYS("SELECT id FROM users WHERE active AND email = $1",
+		   "users(email); users(email) WHERE active IS TRUE; users(email) WHERE email");
+	/* NOT of anything else, or of an expression: nothing */
+	CHECK_KEYS("SELECT id FROM t WHERE NOT (a = $1 AND b = $2)", "");
+	CHECK_KEYS("SELECT id FROM t WHERE NOT lower(a)", "");
+}
+END_TEST
+
 static Suite *candidates_suite(void)
 {
 	Suite *s = suite_create("candidates");
@@ -413,6 +429,7 @@ static Suite *candidates_suite(void)
 	tcase_add_test(tc, test_array_and_cast);
 	tcase_add_test(tc, test_order_eq);
 	tcase_add_test(tc, test_like_prefix);
+	tcase_add_test(tc, test_flags);
 	suite_add_tcase(s, tc);
 	return s;
 }
