@@ -426,8 +426,8 @@ static double flag_share(struct advisor *a, const struct tinfo *ti, const char *
 
 /* like_pattern returns, as a quoted SQL literal the caller frees, a
  * prefix pattern (candidates_like_prefix) of the middle value of COL's
- * histogram (or most common values) in pg_stats and the next one, or
- * NULL. */
+ * histogram (or most common values) in pg_stats and the neighbour that
+ * shares the longer start with it, or NULL. */
 static char *like_pattern(struct advisor *a, const struct tinfo *ti, const char *col)
 {
 	char *name = unquote(col);
@@ -441,10 +441,25 @@ static char *like_pattern(struct advisor *a, const struct tinfo *ti, const char 
 				  : NULL;
 	char *lit = NULL;
 	if (r && PQntuples(r) > 0) {
+		/* the neighbour sharing the longer start: a carry between the
+		 * middle bound and one neighbour ("...49876", "...50912") would
+		 * make the pattern match ten buckets */
 		int mid = PQntuples(r) / 2;
-		char *pat = candidates_like_prefix(
-			PQgetvalue(r, mid, 0),
-			mid + 1 < PQntuples(r) ? PQgetvalue(r, mid + 1, 0) : NULL);
+		const char *v = PQgetvalue(r, mid, 0), *near = NULL;
+		size_t best = 0;
+		for (int k = mid - 1; k <= mid + 1; k += 2) {
+			if (k < 0 || k >= PQntuples(r))
+				continue;
+			const char *u = PQgetvalue(r, k, 0);
+			size_t common = 0;
+			while (v[common] && v[common] == u[common])
+				common++;
+			if (!near || common > best) {
+				near = u;
+				best = common;
+			}
+		}
+		char *pat = candidates_like_prefix(v, near);
 		char *q = PQescapeLiteral(a->conn, pat, strlen(pat));
 		if (q)
 			lit = xstrdup(q);
@@ -749,6 +764,100 @@ static void unreject(struct advisor *a, const char *table, const char *key, cons
 	o->nrejected = kept;
 }
 
+/* verify_or checks the arms of OR GROUP of statement SI on table TIX
+ * together: the indexes of the arms no existing index serves, all
+ * hypothetical at once, must all be used (a BitmapOr) and make the plan
+ * ADVISOR_MIN_GAIN times cheaper; then each is a verified candidate. */
+static void verify_or(struct advisor *a, size_t si, int group, int tix)
+{
+	struct wstmt *w = &a->stmts[si];
+	struct tinfo *ti = &a->tables[tix];
+	struct candidates_index *all;
+	size_t n = candidates_build(w->st, &all), narms = 0;
+	size_t arm[CANDIDATES_MAX_COLS];
+	char *oid[CANDIDATES_MAX_COLS] = {0}, *name[CANDIDATES_MAX_COLS] = {0};
+	double size[CANDIDATES_MAX_COLS] = {0};
+	for (size_t k = 0; k < n; k++) {
+		if (all[k].or_group != group ||
+		    advisor_served_by(ti->indexes, ti->nindexes, &all[k]))
+			continue;
+		if (narms < CANDIDATES_MAX_COLS)
+			arm[narms++] = k;
+	}
+	double before = w->cost_before, after = -1;
+	bool used = narms > 0;
+	if (!narms || before <= 0 || ti->pages < ADVISOR_MIN_PAGES || !tx_begin(a))
+		goto out;
+	for (size_t k = 0; k < narms && used; k++) {
+		char *isql = candidates_index_sql(&all[arm[k]], ti->qualified, NULL, false);
+		const char *p[1] = {isql};
+		PGresult *r =
+			exec(a, "SELECT indexrelid, indexname FROM hypopg_create_index($1)", 1, p);
+		used = r && PQntuples(r) == 1;
+		if (used) {
+			oid[k] = xstrdup(PQgetvalue(r, 0, 0));
+			name[k] = xstrdup(PQgetvalue(r, 0, 1));
+			const char *op[1] = {oid[k]};
+			PGresult *z = exec(a, "SELECT hypopg_relation_size($1::oid)", 1, op);
+			size[k] = z && PQntuples(z) == 1 ? strtod(PQgetvalue(z, 0, 0), NULL) : 0;
+			PQclear(z);
+		}
+		PQclear(r);
+		free(isql);
+	}
+	int np;
+	char *text = bound_text(w, 0, NULL, &np);
+	for (size_t k = 0; k < narms && used; k++) {
+		bool uses = false;
+		after = plan_cost(a, text, np, name[k], &uses);
+		used = after > 0 && uses;
+	}
+	free(text);
+	for (size_t k = 0; k < narms; k++) {
+		if (!oid[k])
+			continue;
+		const char *op[1] = {oid[k]};
+		PQclear(exec(a, "SELECT hypopg_drop_index($1::oid)", 1, op));
+	}
+	tx_end(a, false);
+out:
+	for (size_t k = 0; k < narms; k++) {
+		char *key = candidates_key(&all[arm[k]]);
+		if (used && after > 0 && after * ADVISOR_MIN_GAIN <= before) {
+			a->ver = xrealloc(a->ver, (a->nver + 1) * sizeof(*a->ver));
+			struct verified *v = &a->ver[a->nver++];
+			memset(v, 0, sizeof(*v));
+			v->stmt = si;
+			v->tinfo = tix;
+			v->cand = all[arm[k]];
+			v->key = key;
+			v->before = before;
+			v->after = after;
+			v->size = size[k];
+			continue;
+		}
+		if (before > 0 && ti->pages >= ADVISOR_MIN_PAGES) {
+			char *why =
+				used && after > 0
+					? xprintf("OR: cost %.1f -> %.1f with an index per branch: "
+						  "less than %.0fx cheaper",
+						  before, after, ADVISOR_MIN_GAIN)
+					: xprintf("OR: the planner does not use an index per "
+						  "branch "
+						  "together (cost %.1f)",
+						  before);
+			reject(a, ti, key, NULL, w->queryid, why);
+			free(why);
+		}
+		free(key);
+	}
+	for (size_t k = 0; k < CANDIDATES_MAX_COLS; k++) {
+		free(oid[k]);
+		free(name[k]);
+	}
+	free(all);
+}
+
 /* verify_candidate checks candidate C of statement SI: catalog, pg_stats,
  * then hypopg against the statement's cost BASE (its own cost when BASE
  * is negative; the cost with other hypothetical indexes in place in the
@@ -760,6 +869,11 @@ static void verify_candidate(struct advisor *a, size_t si, const struct candidat
 	int tix = w->tmap[c->table];
 	if (tix < 0)
 		return;
+	if (c->or_group) { /* the first arm checks them all, once */
+		if (c->or_first && base <= 0)
+			verify_or(a, si, c->or_group, tix);
+		return;
+	}
 	/* equality keys, most selective first (pg_stats) */
 	struct candidates_index ordered = *c;
 	if (c->neq > 1) {
@@ -984,16 +1098,20 @@ static void build_suggestions(struct advisor *a)
 	 * the cheapest (within 1%: the first) */
 	for (size_t i = 0; i < a->nver; i++) {
 		struct verified *v = &a->ver[i];
+		if (v->cand.or_group) { /* the arms of an OR serve it together */
+			v->used = true;
+			continue;
+		}
 		double cheapest = v->after;
 		for (size_t j = 0; j < a->nver; j++)
 			if (a->ver[j].stmt == v->stmt && a->ver[j].tinfo == v->tinfo &&
-			    a->ver[j].after < cheapest)
+			    !a->ver[j].cand.or_group && a->ver[j].after < cheapest)
 				cheapest = a->ver[j].after;
 		bool best = v->after <= cheapest * ADVISOR_EXTRA_KEY_GAIN;
 		for (size_t j = 0; j < a->nver && best; j++) {
 			struct verified *u = &a->ver[j];
 			if (j == i || u->stmt != v->stmt || u->tinfo != v->tinfo ||
-			    u->after > cheapest * ADVISOR_EXTRA_KEY_GAIN)
+			    u->cand.or_group || u->after > cheapest * ADVISOR_EXTRA_KEY_GAIN)
 				continue;
 			if (u->cand.ncols < v->cand.ncols ||
 			    (u->cand.ncols == v->cand.ncols &&

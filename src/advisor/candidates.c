@@ -13,6 +13,7 @@
 struct walk {
 	struct candidates_stmt *st;
 	const char *query;
+	int or_group, or_arm, ngroups, narms; /* the OR arm being walked */
 	int nscopes;
 	int parent[MAX_SCOPES];
 };
@@ -244,6 +245,8 @@ static void add_ref(struct walk *w, int table, int scope, const char *expr, bool
 	r->use = use;
 	r->param = param;
 	r->like = 0;
+	r->or_group = w->or_group;
+	r->or_arm = w->or_arm;
 	r->join = join;
 	r->desc = desc;
 }
@@ -606,6 +609,16 @@ static void qual(struct walk *w, json_object *node, int scope)
 				qual(w, json_object_array_get_idx(args, i), scope);
 		else if (op && !strcmp(op, "NOT_EXPR") && list_len(args) == 1)
 			flag(w, json_object_array_get_idx(args, 0), scope, CANDIDATES_ISFALSE);
+		else if (op && !strcmp(op, "OR_EXPR") && !w->or_group) {
+			/* an index per arm may serve it together (BitmapOr); an OR
+			 * inside an arm is left alone */
+			w->or_group = ++w->ngroups;
+			for (size_t i = 0; i < list_len(args); i++) {
+				w->or_arm = ++w->narms;
+				qual(w, json_object_array_get_idx(args, i), scope);
+			}
+			w->or_group = w->or_arm = 0;
+		}
 		return;
 	}
 	if (!strcmp(type, "ColumnRef")) {
@@ -863,6 +876,8 @@ static bool same_cols(const struct candidates_index *a, const struct candidates_
 {
 	if (a->table != b->table || a->ncols != b->ncols)
 		return false;
+	if (a->or_group != b->or_group)
+		return false;
 	if ((a->partial_col == NULL) != (b->partial_col == NULL) ||
 	    (a->partial_col && strcmp(a->partial_col, b->partial_col)) ||
 	    a->partial_use != b->partial_use)
@@ -928,7 +943,7 @@ size_t candidates_build(const struct candidates_stmt *st, struct candidates_inde
 		const struct candidates_ref *range = NULL;
 		for (size_t i = 0; i < st->nrefs; i++) {
 			const struct candidates_ref *r = &st->refs[i];
-			if (r->table != (int)t)
+			if (r->table != (int)t || r->or_group)
 				continue;
 			if (r->use == CANDIDATES_EQ)
 				add_col(&eq, r, false);
@@ -936,7 +951,7 @@ size_t candidates_build(const struct candidates_stmt *st, struct candidates_inde
 		eq.neq = eq.ncols;
 		for (size_t i = 0; i < st->nrefs && !range; i++) {
 			const struct candidates_ref *r = &st->refs[i];
-			if (r->table == (int)t && r->use == CANDIDATES_RANGE &&
+			if (r->table == (int)t && r->use == CANDIDATES_RANGE && !r->or_group &&
 			    !has_col(&eq, r->expr))
 				range = r;
 		}
@@ -1000,7 +1015,7 @@ size_t candidates_build(const struct candidates_stmt *st, struct candidates_inde
 			bool nulltest = r->use == CANDIDATES_ISNULL ||
 					r->use == CANDIDATES_NOTNULL ||
 					r->use == CANDIDATES_ISTRUE || r->use == CANDIDATES_ISFALSE;
-			if (r->table != (int)t || r->is_expr || r->join ||
+			if (r->table != (int)t || r->is_expr || r->join || r->or_group ||
 			    !(nulltest || (r->use == CANDIDATES_EQ && r->param)))
 				continue;
 			struct candidates_index p = {.table = (int)t};
@@ -1023,6 +1038,59 @@ size_t candidates_build(const struct candidates_stmt *st, struct candidates_inde
 			p.partial_use = r->use;
 			push(out, &n, &p);
 		}
+	}
+	/* OR groups: every arm on one table, each with a key of its own */
+	int ngroups = 0;
+	for (size_t i = 0; i < st->nrefs; i++)
+		if (st->refs[i].or_group > ngroups)
+			ngroups = st->refs[i].or_group;
+	for (int g = 1; g <= ngroups; g++) {
+		struct candidates_index arms[CANDIDATES_MAX_COLS];
+		int narms = 0, table = -2;
+		bool ok = true;
+		for (size_t i = 0; i < st->nrefs && ok; i++) {
+			const struct candidates_ref *r = &st->refs[i];
+			if (r->or_group != g)
+				continue;
+			if (table != -2 && r->table != table)
+				ok = false;
+			table = r->table;
+			int k;
+			for (k = 0; k < narms; k++)
+				if (arms[k].neq == -r->or_arm) /* the arm number, kept here */
+					break;
+			if (k == narms) {
+				if (narms == CANDIDATES_MAX_COLS) {
+					ok = false;
+					break;
+				}
+				memset(&arms[narms], 0, sizeof(arms[narms]));
+				arms[narms].neq = -r->or_arm;
+				narms++;
+			}
+		}
+		if (!ok || table < 0 || narms < 2)
+			continue;
+		for (int k = 0; k < narms && ok; k++) {
+			int arm = -arms[k].neq;
+			struct candidates_index c = {
+				.table = table, .or_group = g, .or_first = k == 0};
+			for (size_t i = 0; i < st->nrefs; i++)
+				if (st->refs[i].or_arm == arm && st->refs[i].use == CANDIDATES_EQ)
+					add_col(&c, &st->refs[i], false);
+			c.neq = c.ncols;
+			for (size_t i = 0; i < st->nrefs; i++)
+				if (st->refs[i].or_arm == arm &&
+				    st->refs[i].use == CANDIDATES_RANGE && !st->refs[i].like &&
+				    c.ncols == c.neq)
+					add_col(&c, &st->refs[i], false);
+			/* an arm without a key (a NOT, a function of two tables...)
+			 * leaves the OR to a sequential scan */
+			ok = c.ncols > 0;
+			arms[k] = c;
+		}
+		for (int k = 0; k < narms && ok; k++)
+			push(out, &n, &arms[k]);
 	}
 	return n;
 }

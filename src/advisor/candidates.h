@@ -48,6 +48,9 @@ struct candidates_ref {
 	int like; /* RANGE from col LIKE $like (a prefix, maybe): its number, else 0 */
 	bool join;
 	bool desc; /* SORT: descending */
+	/* in arm OR_ARM (numbered across the statement) of the OR OR_GROUP,
+	 * else both 0: not a condition every row meets */
+	int or_group, or_arm;
 };
 
 /* A parsed statement. Freed with candidates_stmt_free. */
@@ -98,6 +101,11 @@ struct candidates_index {
 	/* key column k with text_pattern_ops: what serves LIKE 'prefix%'
 	 * under a collation other than C */
 	bool pattern_ops[CANDIDATES_MAX_COLS];
+	/* the index of one arm of OR OR_GROUP (else 0): the arms' indexes serve
+	 * the OR together (a BitmapOr), none alone; OR_FIRST marks the first
+	 * arm, which checks them all */
+	int or_group;
+	bool or_first;
 };
 
 /* candidates_parse parses QUERY (one statement, $n placeholders allowed)
@@ -127,7 +135,9 @@ void candidates_resolve_columns(struct candidates_stmt *stmt, candidates_has_col
  * equality or range column alone, and partial candidates for equality
  * columns compared with a parameter. A range column from LIKE $n comes
  * twice: as it is (serves a prefix under the C collation), then with
- * text_pattern_ops. */
+ * text_pattern_ops. An OR of conditions on one table, each arm giving a
+ * key (equality columns, then a range column), gives one candidate per
+ * arm, with the OR's or_group. */
 size_t candidates_build(const struct candidates_stmt *stmt, struct candidates_index **out);
 
 /* candidates_order_eq puts the leading equality columns of C in order of

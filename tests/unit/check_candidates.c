@@ -67,8 +67,8 @@ START_TEST(test_equality_before_range)
 		   "events(ts) WHERE device_id");
 	CHECK_KEYS("SELECT * FROM e WHERE ts BETWEEN $1 AND $2 AND a = $3 AND b IN ($4, $5)",
 		   "e(a, b, ts); e(a); e(b); e(ts); e(b, ts) WHERE a");
-	/* OR cannot be served by one key: ignored */
-	CHECK_KEYS("SELECT * FROM t WHERE a = $1 OR b = $2", "");
+	/* OR cannot be served by one key: one per arm, checked together */
+	CHECK_KEYS("SELECT * FROM t WHERE a = $1 OR b = $2", "t(a); t(b)");
 }
 END_TEST
 
@@ -410,6 +410,33 @@ START_TEST(test_flags)
 }
 END_TEST
 
+START_TEST(test_or)
+{
+	struct candidates_stmt *st = parse("SELECT id FROM c WHERE c.tenant = $1 AND "
+					   "(c.email = $2 OR (c.phone = $3 AND c.ts > $4))");
+	struct candidates_index *c;
+	size_t n = candidates_build(st, &c);
+	/* the AND-ed condition as usual, then the arms */
+	ck_assert_uint_eq(n, 4);
+	char *k = candidates_key(&c[2]);
+	ck_assert_str_eq(k, "email");
+	ck_assert(c[2].or_group == 1 && c[2].or_first);
+	free(k);
+	k = candidates_key(&c[3]);
+	ck_assert_str_eq(k, "phone, ts");
+	ck_assert(c[3].or_group == 1 && !c[3].or_first);
+	free(k);
+	free(c);
+	candidates_stmt_free(st);
+	CHECK_KEYS("SELECT * FROM c WHERE tenant = $1", "c(tenant); c(tenant) WHERE tenant");
+	/* an arm without a key, arms on two tables, the same column twice */
+	CHECK_KEYS("SELECT * FROM t WHERE a = $1 OR b IS NULL", "");
+	CHECK_KEYS("SELECT * FROM t JOIN u ON u.id = t.u WHERE t.a = $1 OR u.b = $2",
+		   "t(u); u(id)");
+	CHECK_KEYS("SELECT * FROM t WHERE a = $1 OR a = $2", "t(a)");
+}
+END_TEST
+
 static Suite *candidates_suite(void)
 {
 	Suite *s = suite_create("candidates");
@@ -430,6 +457,7 @@ static Suite *candidates_suite(void)
 	tcase_add_test(tc, test_order_eq);
 	tcase_add_test(tc, test_like_prefix);
 	tcase_add_test(tc, test_flags);
+	tcase_add_test(tc, test_or);
 	suite_add_tcase(s, tc);
 	return s;
 }
