@@ -29,8 +29,8 @@
 #define ADVISOR_WRITE_RATIO 10.0
 /* ADVISOR_EXTRA_KEY_GAIN: of the indexes verified for one statement, the
  * one with the fewest key columns whose cost is within this factor of the
- * cheapest is kept: an extra key column must earn its size and upkeep. */
-#define ADVISOR_EXTRA_KEY_GAIN 1.1
+ * cheapest is kept: an extra key column must make the plan cheaper. */
+#define ADVISOR_EXTRA_KEY_GAIN 1.01
 /* ADVISOR_MIN_CALLS, ADVISOR_MIN_SHARE: a statement run fewer times than
  * ADVISOR_MIN_CALLS in the window that also takes less than this share of
  * the window's statement time gets no index: whatever it saves is
