@@ -451,6 +451,7 @@ static bool is_range_op(const char *op)
 }
 
 static void qual(struct walk *w, json_object *node, int scope);
+static void sublink(struct walk *w, json_object *body, int scope);
 
 static const char *skip_blanks(const char *p)
 {
@@ -518,6 +519,14 @@ static void a_expr(struct walk *w, json_object *body, int scope)
 	bool lx, rx;
 	bool lcol = col_expr(w, l, scope, &lt, &le, &lx);
 	bool rcol = col_expr(w, r, scope, &rt, &re, &rx);
+	/* (SELECT max(x.ts) FROM x WHERE x.t_id = t.id) > $1: the subquery */
+	json_object *sides[2] = {l, r};
+	for (int i = 0; i < 2; i++) {
+		json_object *sbody;
+		const char *stype = node_type(sides[i], &sbody);
+		if (stype && !strcmp(stype, "SubLink"))
+			sublink(w, sbody, scope);
+	}
 	if (!strcmp(kind, "AEXPR_OP") && (!strcmp(op, "=") || is_range_op(op))) {
 		bool eq = !strcmp(op, "=");
 		if (lcol && rcol) {
@@ -709,6 +718,17 @@ static void select_stmt(struct walk *w, json_object *sel, int scope)
 	with_clause(w, get(sel, "withClause"), scope);
 	from_clause(w, get(sel, "fromClause"), scope);
 	qual(w, get(sel, "whereClause"), scope);
+	/* a correlated subquery in the select list runs once per row:
+	 * (SELECT count(*) FROM c WHERE c.post_id = p.id) */
+	json_object *targets = get(sel, "targetList");
+	for (size_t i = 0; i < list_len(targets); i++) {
+		json_object *body;
+		json_object *val =
+			get(get(json_object_array_get_idx(targets, i), "ResTarget"), "val");
+		const char *type = node_type(val, &body);
+		if (type && !strcmp(type, "SubLink"))
+			sublink(w, body, scope);
+	}
 	json_object *limit = get(sel, "limitCount");
 	json_object *sort = get(sel, "sortClause");
 	if (!limit || !list_len(sort))

@@ -4,7 +4,7 @@ columns, equality + ORDER BY ... DESC LIMIT, = ANY(ARRAY[...]) and IN lists,
 BETWEEN and >= AND < ranges, LIKE 'prefix%' under the C collation and under
 an ICU one (text_pattern_ops), an OR of two selective columns (an index per branch), a three-table join, a
 foreign key column, a
-correlated EXISTS, a rarely-false boolean flag (`flag = $1` and Django's
+correlated EXISTS, a correlated count in the select list, a rarely-false boolean flag (`flag = $1` and Django's
 `NOT flag`), a cast of a column (::date),
 an UPDATE and a DELETE on an unindexed column. Decoys: the
 prefix of an existing multi-column index, an existing index in another
@@ -30,7 +30,7 @@ TABLES = ["mo_members", "mo_articles", "mo_parcels", "mo_readings", "mo_shipment
           "mo_warehouses", "mo_carriers", "mo_invoices", "mo_invoice_lines", "mo_clients",
           "mo_payments", "mo_tasks", "mo_visits", "mo_sessions", "mo_audit",
           "mo_prefixed", "mo_reordered", "mo_countries", "mo_flags", "mo_rare", "mo_ledger",
-          "mo_products", "mo_contacts", "mo_mail", "mo_leads"]
+          "mo_products", "mo_contacts", "mo_mail", "mo_leads", "mo_comments"]
 
 SETUP = """
 CREATE TABLE mo_members (id int PRIMARY KEY, tenant_id int NOT NULL, role text NOT NULL,
@@ -110,6 +110,9 @@ CREATE TABLE mo_leads (id int PRIMARY KEY, email text NOT NULL, phone text NOT N
   source text);
 INSERT INTO mo_leads SELECT g, 'lead' || g || '@example.net', '+1555' || lpad(g::text, 7, '0'),
   'web' FROM generate_series(1, 100000) g;
+CREATE TABLE mo_comments (id int PRIMARY KEY, article_id int NOT NULL, body text);
+INSERT INTO mo_comments SELECT g, g % 150000 + 1, 'comment ' || g
+  FROM generate_series(1, 150000) g;
 CREATE TABLE mo_ledger (id int PRIMARY KEY, status text NOT NULL, amount numeric);
 INSERT INTO mo_ledger SELECT g, (ARRAY['new', 'paid', 'void'])[g % 3 + 1], g % 500
   FROM generate_series(1, 150000) g;
@@ -130,6 +133,8 @@ PLANTED = {
     "public.mo_invoice_lines": "invoice_id",
     # correlated EXISTS: the correlation column, then the inner range
     "public.mo_payments": "client_id, amount",
+    # a correlated count in the select list, run once per row
+    "public.mo_comments": "article_id",
     # a cast of a column, as ORMs write a date filter on a timestamp
     "public.mo_visits": "(visited_at::date)",
     # LIKE 'prefix%': the database's collation is C, a plain btree serves it;
@@ -209,6 +214,8 @@ def workload(conn):
                     'WHERE NOT "mo_mail"."sent" ORDER BY "mo_mail"."created_at" ASC LIMIT 21')
         cur.execute("SELECT id, source FROM mo_leads WHERE email = %s OR phone = %s",
                     ("lead%d@example.net" % (i * 7 + 3), "+1555%07d" % (i * 11 + 5)))
+        cur.execute("SELECT a.id, (SELECT count(*) FROM mo_comments c WHERE c.article_id = a.id) "
+                    "AS comments FROM mo_articles a WHERE a.id = %s", (i * 2039 + 1,))
         # decoys
         cur.execute("SELECT id, note FROM mo_prefixed WHERE account_id = %s", (i * 41,))
         cur.execute("SELECT stock FROM mo_reordered WHERE shop_id = %s AND sku_id = %s",

@@ -437,6 +437,17 @@ START_TEST(test_or)
 }
 END_TEST
 
+START_TEST(test_correlated)
+{
+	/* a subquery in the select list, and one compared in WHERE */
+	CHECK_KEYS("SELECT a.id, (SELECT count(*) FROM comments c WHERE c.article_id = a.id) "
+		   "FROM articles a WHERE a.id = $1",
+		   "articles(id); articles(id) WHERE id; comments(article_id)");
+	CHECK_KEYS("SELECT id FROM t WHERE (SELECT max(x.ts) FROM x WHERE x.t_id = t.id) > $1",
+		   "t(id); x(t_id)");
+}
+END_TEST
+
 static Suite *candidates_suite(void)
 {
 	Suite *s = suite_create("candidates");
@@ -458,6 +469,7 @@ static Suite *candidates_suite(void)
 	tcase_add_test(tc, test_like_prefix);
 	tcase_add_test(tc, test_flags);
 	tcase_add_test(tc, test_or);
+	tcase_add_test(tc, test_correlated);
 	suite_add_tcase(s, tc);
 	return s;
 }
