@@ -36,7 +36,7 @@
  * the window's statement time gets no index: whatever it saves is
  * negligible next to the index's upkeep. */
 #define ADVISOR_MIN_CALLS 5
-#define ADVISOR_MIN_SHARE 0.05
+#define ADVISOR_MIN_SHARE 0.01
 /* ADVISOR_LIMIT_GUESS: the value a LIMIT $n parameter is planned with. */
 #define ADVISOR_LIMIT_GUESS "100"
 
