@@ -450,6 +450,18 @@ static bool is_range_op(const char *op)
 	return !strcmp(op, "<") || !strcmp(op, ">") || !strcmp(op, "<=") || !strcmp(op, ">=");
 }
 
+/* bool_const returns 1 for the constant true, 0 for false, else -1. */
+static int bool_const(json_object *node)
+{
+	json_object *body;
+	const char *type = node_type(node, &body);
+	json_object *b = type && !strcmp(type, "A_Const") ? get(body, "boolval") : NULL;
+	if (!b)
+		return -1;
+	json_object *v = get(b, "boolval"); /* absent: false */
+	return v && json_object_get_boolean(v) ? 1 : 0;
+}
+
 static void qual(struct walk *w, json_object *node, int scope);
 static void sublink(struct walk *w, json_object *body, int scope);
 
@@ -535,6 +547,11 @@ static void a_expr(struct walk *w, json_object *body, int scope)
 				add_ref(w, lt, scope, le, lx, CANDIDATES_EQ, 0, true, false);
 				add_ref(w, rt, scope, re, rx, CANDIDATES_EQ, 0, true, false);
 			}
+		} else if (lcol && eq && !lx && bool_const(r) >= 0) {
+			/* flag = false, where the text keeps the literal */
+			add_ref(w, lt, scope, le, lx,
+				bool_const(r) ? CANDIDATES_ISTRUE : CANDIDATES_ISFALSE, 0, false,
+				false);
 		} else if (lcol && value(r, &param)) {
 			add_ref(w, lt, scope, le, lx, eq ? CANDIDATES_EQ : CANDIDATES_RANGE,
 				eq ? param : 0, false, false);

@@ -404,6 +404,11 @@ START_TEST(test_flags)
 		   "app_task(queued_at); app_task(queued_at) WHERE processed IS FALSE");
 	CHECK_KEYS("SELECT id FROM users WHERE active AND email = $1",
 		   "users(email); users(email) WHERE active IS TRUE; users(email) WHERE email");
+	/* a boolean literal kept in the text is the same flag */
+	CHECK_KEYS("SELECT id FROM t WHERE processed = false ORDER BY ts LIMIT 5",
+		   "t(ts); t(ts) WHERE processed IS FALSE");
+	CHECK_KEYS("SELECT id FROM t WHERE a = $1 AND processed = true",
+		   "t(a); t(a) WHERE a; t(a) WHERE processed IS TRUE");
 	/* NOT of anything else, or of an expression: nothing */
 	CHECK_KEYS("SELECT id FROM t WHERE NOT (a = $1 AND b = $2)", "");
 	CHECK_KEYS("SELECT id FROM t WHERE NOT lower(a)", "");
