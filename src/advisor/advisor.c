@@ -295,6 +295,22 @@ void advisor_norm_key(const char *in, char *out, size_t size)
 		*d = '\0';
 }
 
+/* same_key compares candidate key WANT with existing index key HAVE (as
+ * pg_get_indexdef prints it): normalized alike, and both expressions or
+ * both plain columns, since normalizing drops casts ("(ts::date)" is not
+ * the column ts). */
+static bool same_key(const char *want, const char *have)
+{
+	char w[256], h[256];
+	bool wx = strchr(want, '(') || strstr(want, "::");
+	bool hx = strchr(have, '(') || strstr(have, "::");
+	if (wx != hx)
+		return false;
+	advisor_norm_key(want, w, sizeof(w));
+	advisor_norm_key(have, h, sizeof(h));
+	return !strcmp(w, h);
+}
+
 const char *advisor_served_by(const struct tinfo_index *indexes, size_t n,
 			      const struct candidates_index *c)
 {
@@ -304,18 +320,13 @@ const char *advisor_served_by(const struct tinfo_index *indexes, size_t n,
 			continue;
 		bool ok = true;
 		for (int k = 0; k < c->ncols && ok; k++) {
-			char want[256], have[256];
-			advisor_norm_key(c->cols[k], want, sizeof(want));
 			if (k < c->neq) {
 				bool found = false;
-				for (int j = 0; j < c->neq && !found; j++) {
-					advisor_norm_key(x->keys[j], have, sizeof(have));
-					found = !strcmp(want, have);
-				}
+				for (int j = 0; j < c->neq && !found; j++)
+					found = same_key(c->cols[k], x->keys[j]);
 				ok = found;
 			} else {
-				advisor_norm_key(x->keys[k], have, sizeof(have));
-				ok = !strcmp(want, have);
+				ok = same_key(c->cols[k], x->keys[k]);
 			}
 		}
 		if (ok)
