@@ -1,17 +1,16 @@
 """The index advisor on a second workload, with shapes test_advisor.py does
 not have, sent as an ORM would send them through the pooler: three equality
-columns, equality + ORDER BY ... DESC LIMIT, = ANY(ARRAY[...]) and IN lists,
-BETWEEN and >= AND < ranges, LIKE 'prefix%' under the C collation and under
-an ICU one (text_pattern_ops), an OR of two selective columns (an index per branch), a three-table join, a
-foreign key column, a
-correlated EXISTS, a correlated count in the select list, a rarely-false boolean flag (`flag = $1` and Django's
-`NOT flag`), a cast of a column (::date),
-an UPDATE and a DELETE on an unindexed column. Decoys: the
-prefix of an existing multi-column index, an existing index in another
-column order, a low-selectivity column, a tiny table, a statement run twice,
-an aggregate over the whole table, an OR one of whose branches matches a
-quarter of the table. The suggestion set must be exactly the
-planted set."""
+columns (the most selective leads), equality + ORDER BY ... DESC LIMIT,
+= ANY(ARRAY[...]) and IN lists, BETWEEN and >= AND < ranges, LIKE 'prefix%'
+under the C collation and under an ICU one (text_pattern_ops), an OR of two
+selective columns (an index per branch), a three-table join, a foreign key
+column, a correlated EXISTS, a correlated count in the select list, a
+rarely-false boolean flag (`flag = $1` and Django's `NOT flag`), a cast of a
+column (::date), an UPDATE and a DELETE on an unindexed column. Decoys: the
+prefix of an existing multi-column index, an existing index in another column
+order, a low-selectivity column, a tiny table, a statement run twice, an
+aggregate over the whole table, an OR one of whose branches matches a quarter
+of the table. The suggestion set must be exactly the planted set."""
 
 import json
 import os
@@ -118,8 +117,7 @@ INSERT INTO mo_ledger SELECT g, (ARRAY['new', 'paid', 'void'])[g % 3 + 1], g % 5
   FROM generate_series(1, 150000) g;
 """
 
-# table -> (the key columns, as a set when their order does not matter, or a
-# string; the partial predicate, or a regex for it)
+# table -> the key columns of the one index suggested for it, in order
 PLANTED = {
     # three equality columns: the most selective (pg_stats) leads
     "public.mo_members": "external_ref, tenant_id, role",
@@ -148,6 +146,7 @@ PLANTED = {
 # an OR of two selective columns: an index for each branch, used together
 # (BitmapOr); neither helps alone
 PLANTED_OR = {"public.mo_leads": {"email", "phone"}}
+# table -> (key columns, a regex for the partial index predicate)
 PARTIAL = {
     # a queue flag: 1% of the rows are still to process
     "public.mo_tasks": ("queued_at", r"^NOT processed$"),
