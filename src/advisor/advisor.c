@@ -299,6 +299,22 @@ void advisor_norm_key(const char *in, char *out, size_t size)
 		*d = '\0';
 }
 
+/* same_key compares candidate key WANT with existing index key HAVE (as
+ * pg_get_indexdef prints it): normalized alike, and both expressions or
+ * both plain columns, since normalizing drops casts ("(ts::date)" is not
+ * the column ts). */
+static bool same_key(const char *want, const char *have)
+{
+	char w[256], h[256];
+	bool wx = strchr(want, '(') || strstr(want, "::");
+	bool hx = strchr(have, '(') || strstr(have, "::");
+	if (wx != hx)
+		return false;
+	advisor_norm_key(want, w, sizeof(w));
+	advisor_norm_key(have, h, sizeof(h));
+	return !strcmp(w, h);
+}
+
 const char *advisor_served_by(const struct tinfo_index *indexes, size_t n,
 			      const struct candidates_index *c)
 {
@@ -308,18 +324,13 @@ const char *advisor_served_by(const struct tinfo_index *indexes, size_t n,
 			continue;
 		bool ok = true;
 		for (int k = 0; k < c->ncols && ok; k++) {
-			char want[256], have[256];
-			advisor_norm_key(c->cols[k], want, sizeof(want));
 			if (k < c->neq) {
 				bool found = false;
-				for (int j = 0; j < c->neq && !found; j++) {
-					advisor_norm_key(x->keys[j], have, sizeof(have));
-					found = !strcmp(want, have);
-				}
+				for (int j = 0; j < c->neq && !found; j++)
+					found = same_key(c->cols[k], x->keys[j]);
 				ok = found;
 			} else {
-				advisor_norm_key(x->keys[k], have, sizeof(have));
-				ok = !strcmp(want, have);
+				ok = same_key(c->cols[k], x->keys[k]);
 			}
 		}
 		if (ok)
@@ -387,6 +398,93 @@ static double null_frac(struct advisor *a, const struct tinfo *ti, const char *c
 	tx_end(a, false);
 	free(name);
 	return nf;
+}
+
+/* bool_column tells whether COL of TI is a boolean column. */
+static bool bool_column(struct advisor *a, const struct tinfo *ti, const char *col)
+{
+	char *name = unquote(col);
+	char oid[16];
+	snprintf(oid, sizeof(oid), "%u", ti->oid);
+	const char *p[2] = {oid, name};
+	PGresult *r = tx_begin(a) ? exec(a,
+					 "SELECT 1 FROM pg_attribute WHERE attrelid = $1 AND"
+					 " attname = $2 AND atttypid = 'boolean'::regtype",
+					 2, p)
+				  : NULL;
+	bool yes = r && PQntuples(r) == 1;
+	PQclear(r);
+	tx_end(a, false);
+	free(name);
+	return yes;
+}
+
+/* flag_share returns the fraction of the rows of boolean column COL of TI
+ * that are true (ISTRUE) or false, from pg_stats, or -1 (no statistics,
+ * not a boolean column). */
+static double flag_share(struct advisor *a, const struct tinfo *ti, const char *col, bool istrue)
+{
+	if (!bool_column(a, ti, col))
+		return -1;
+	char *name = unquote(col);
+	const char *p[3] = {ti->nspname, ti->relname, name};
+	PGresult *r = tx_begin(a) ? exec(a, mcv_sql, 3, p) : NULL;
+	double share = r && PQntuples(r) ? 0 : -1; /* not a common value: rare */
+	for (int i = 0; r && i < PQntuples(r); i++)
+		if (PQgetvalue(r, i, 0)[0] == (istrue ? 't' : 'f'))
+			share = strtod(PQgetvalue(r, i, 1), NULL);
+	PQclear(r);
+	tx_end(a, false);
+	free(name);
+	return share;
+}
+
+/* like_pattern returns, as a quoted SQL literal the caller frees, a
+ * prefix pattern (candidates_like_prefix) of the middle value of COL's
+ * histogram (or most common values) in pg_stats and the neighbour that
+ * shares the longer start with it, or NULL. */
+static char *like_pattern(struct advisor *a, const struct tinfo *ti, const char *col)
+{
+	char *name = unquote(col);
+	const char *p[3] = {ti->nspname, ti->relname, name};
+	PGresult *r = tx_begin(a) ? exec(a,
+					 "SELECT u.v FROM pg_stats s, unnest(coalesce("
+					 "s.histogram_bounds, s.most_common_vals)::text::text[])"
+					 " AS u(v) WHERE s.schemaname = $1 AND s.tablename = $2"
+					 " AND s.attname = $3",
+					 3, p)
+				  : NULL;
+	char *lit = NULL;
+	if (r && PQntuples(r) > 0) {
+		/* the neighbour sharing the longer start: a carry between the
+		 * middle bound and one neighbour ("...49876", "...50912") would
+		 * make the pattern match ten buckets */
+		int mid = PQntuples(r) / 2;
+		const char *v = PQgetvalue(r, mid, 0), *near = NULL;
+		size_t best = 0;
+		for (int k = mid - 1; k <= mid + 1; k += 2) {
+			if (k < 0 || k >= PQntuples(r))
+				continue;
+			const char *u = PQgetvalue(r, k, 0);
+			size_t common = 0;
+			while (v[common] && v[common] == u[common])
+				common++;
+			if (!near || common > best) {
+				near = u;
+				best = common;
+			}
+		}
+		char *pat = candidates_like_prefix(v, near);
+		char *q = PQescapeLiteral(a->conn, pat, strlen(pat));
+		if (q)
+			lit = xstrdup(q);
+		PQfreemem(q);
+		free(pat);
+	}
+	PQclear(r);
+	tx_end(a, false);
+	free(name);
+	return lit;
 }
 
 /* rare_values returns the SQL literals (quoted) of the values of COL rarer
@@ -737,6 +835,97 @@ static void unreject(struct advisor *a, const char *table, const char *key, cons
 	o->nrejected = kept;
 }
 
+/* verify_or checks the arms of OR GROUP of statement SI on table TIX
+ * together: the indexes of the arms no existing index serves, all
+ * hypothetical at once, must all be used (a BitmapOr) and make the plan
+ * ADVISOR_MIN_GAIN times cheaper; then each is a verified candidate. */
+static void verify_or(struct advisor *a, size_t si, int group, int tix)
+{
+	struct wstmt *w = &a->stmts[si];
+	struct tinfo *ti = &a->tables[tix];
+	struct candidates_index *all;
+	size_t n = candidates_build(w->st, &all), narms = 0;
+	size_t arm[CANDIDATES_MAX_COLS];
+	char *oid[CANDIDATES_MAX_COLS] = {0}, *name[CANDIDATES_MAX_COLS] = {0};
+	double size[CANDIDATES_MAX_COLS] = {0};
+	for (size_t k = 0; k < n; k++) {
+		if (all[k].or_group != group ||
+		    advisor_served_by(ti->indexes, ti->nindexes, &all[k]))
+			continue;
+		if (narms < CANDIDATES_MAX_COLS)
+			arm[narms++] = k;
+	}
+	double before = w->cost_before, after = -1;
+	bool used = narms > 0;
+	if (!narms || before <= 0 || ti->pages < ADVISOR_MIN_PAGES || !tx_begin(a))
+		goto out;
+	for (size_t k = 0; k < narms && used; k++) {
+		char *isql = candidates_index_sql(&all[arm[k]], ti->qualified, NULL, false);
+		const char *p[1] = {isql};
+		PGresult *r =
+			exec(a, "SELECT indexrelid, indexname FROM hypopg_create_index($1)", 1, p);
+		used = r && PQntuples(r) == 1;
+		if (used) {
+			oid[k] = xstrdup(PQgetvalue(r, 0, 0));
+			name[k] = xstrdup(PQgetvalue(r, 0, 1));
+			const char *op[1] = {oid[k]};
+			PGresult *z = exec(a, "SELECT hypopg_relation_size($1::oid)", 1, op);
+			size[k] = z && PQntuples(z) == 1 ? strtod(PQgetvalue(z, 0, 0), NULL) : 0;
+			PQclear(z);
+		}
+		PQclear(r);
+		free(isql);
+	}
+	for (size_t k = 0; k < narms && used; k++) {
+		bool uses = false;
+		after = stmt_cost(a, w, name[k], &uses); /* sampled values, as before */
+		used = after > 0 && uses;
+	}
+	for (size_t k = 0; k < narms; k++) {
+		if (!oid[k])
+			continue;
+		const char *op[1] = {oid[k]};
+		PQclear(exec(a, "SELECT hypopg_drop_index($1::oid)", 1, op));
+	}
+	tx_end(a, false);
+out:
+	for (size_t k = 0; k < narms; k++) {
+		char *key = candidates_key(&all[arm[k]]);
+		if (used && after > 0 && after * ADVISOR_MIN_GAIN <= before) {
+			a->ver = xrealloc(a->ver, (a->nver + 1) * sizeof(*a->ver));
+			struct verified *v = &a->ver[a->nver++];
+			memset(v, 0, sizeof(*v));
+			v->stmt = si;
+			v->tinfo = tix;
+			v->cand = all[arm[k]];
+			v->key = key;
+			v->before = before;
+			v->after = after;
+			v->size = size[k];
+			continue;
+		}
+		if (before > 0 && ti->pages >= ADVISOR_MIN_PAGES) {
+			char *why =
+				used && after > 0
+					? xprintf("OR: cost %.1f -> %.1f with an index per branch: "
+						  "less than %.0fx cheaper",
+						  before, after, ADVISOR_MIN_GAIN)
+					: xprintf("OR: the planner does not use an index per "
+						  "branch "
+						  "together (cost %.1f)",
+						  before);
+			reject(a, ti, key, NULL, w->queryid, why);
+			free(why);
+		}
+		free(key);
+	}
+	for (size_t k = 0; k < CANDIDATES_MAX_COLS; k++) {
+		free(oid[k]);
+		free(name[k]);
+	}
+	free(all);
+}
+
 /* verify_candidate checks candidate C of statement SI: catalog, pg_stats,
  * then hypopg against the statement's cost BASE (its own cost when BASE
  * is negative; the cost with other hypothetical indexes in place in the
@@ -748,6 +937,20 @@ static void verify_candidate(struct advisor *a, size_t si, const struct candidat
 	int tix = w->tmap[c->table];
 	if (tix < 0)
 		return;
+	if (c->or_group) { /* the first arm checks them all, once */
+		if (c->or_first && base <= 0)
+			verify_or(a, si, c->or_group, tix);
+		return;
+	}
+	/* equality keys, most selective first (pg_stats) */
+	struct candidates_index ordered = *c;
+	if (c->neq > 1) {
+		double sel[CANDIDATES_MAX_COLS];
+		for (int k = 0; k < c->neq; k++)
+			sel[k] = c->is_expr[k] ? -1 : selectivity(a, &a->tables[tix], c->cols[k]);
+		candidates_order_eq(&ordered, sel);
+		c = &ordered;
+	}
 	struct tinfo *ti = &a->tables[tix];
 	char *key = candidates_key(c);
 	char *where = NULL;
@@ -765,7 +968,16 @@ static void verify_candidate(struct advisor *a, size_t si, const struct candidat
 		free(why);
 		goto done;
 	}
-	if (c->partial_col && c->partial_use != CANDIDATES_EQ) {
+	if (c->partial_use == CANDIDATES_ISTRUE || c->partial_use == CANDIDATES_ISFALSE) {
+		bool istrue = c->partial_use == CANDIDATES_ISTRUE;
+		double share = flag_share(a, ti, c->partial_col, istrue);
+		bool fits = share >= 0 && share < ADVISOR_RARE_FREQ && w->calls > 0 &&
+			    (double)w->rows / (double)w->calls <=
+				    (ti->reltuples > 0 ? ti->reltuples : 0) * ADVISOR_RARE_FREQ;
+		if (!fits)
+			goto done; /* not rare: nothing to say */
+		where = xprintf("%s%s", istrue ? "" : "NOT ", c->partial_col);
+	} else if (c->partial_col && c->partial_use != CANDIDATES_EQ) {
 		bool isnull = c->partial_use == CANDIDATES_ISNULL;
 		double nf = null_frac(a, ti, c->partial_col);
 		double share = isnull ? nf : 1 - nf;
@@ -788,7 +1000,12 @@ static void verify_candidate(struct advisor *a, size_t si, const struct candidat
 			for (int i = 0; i < n; i++)
 				cap += strlen(vals[i]) + 2;
 			where = xrealloc(NULL, cap);
-			if (n == 1) {
+			if (n == 1 && bool_column(a, ti, c->partial_col)) {
+				/* the planner proves a partial index from `NOT flag`, the
+				 * form it gives flag = false; not from flag = 'f' */
+				snprintf(where, cap, "%s%s", vals[0][1] == 't' ? "" : "NOT ",
+					 c->partial_col);
+			} else if (n == 1) {
 				snprintf(where, cap, "%s = %s", c->partial_col, vals[0]);
 			} else {
 				snprintf(where, cap, "%s IN (", c->partial_col);
@@ -841,6 +1058,16 @@ static void verify_candidate(struct advisor *a, size_t si, const struct candidat
 			reject(a, ti, key, NULL, w->queryid, why);
 			free(why);
 			goto done;
+		}
+		/* col LIKE $n without samples: planned with a prefix pattern, a
+		 * generic plan uses no index */
+		char *pattern = c->like_col && base <= 0 && !w->samples.n
+					? like_pattern(a, ti, c->like_col)
+					: NULL;
+		if (pattern) {
+			text = bound_text(w, c->like_param, pattern, &nparams);
+			before = plan_cost(a, text, nparams, NULL, NULL);
+			free(pattern);
 		}
 	}
 	if (before <= 0)
@@ -940,18 +1167,30 @@ static bool is_prefix(const struct verified *a, const struct verified *b)
 
 static void build_suggestions(struct advisor *a)
 {
-	/* the best index per statement and table */
+	/* the best index per statement and table: of those within
+	 * ADVISOR_EXTRA_KEY_GAIN of the cheapest, the fewest key columns, then
+	 * the cheapest (within 1%: the first) */
 	for (size_t i = 0; i < a->nver; i++) {
 		struct verified *v = &a->ver[i];
-		bool best = true;
+		if (v->cand.or_group) { /* the arms of an OR serve it together */
+			v->used = true;
+			continue;
+		}
+		double cheapest = v->after;
+		for (size_t j = 0; j < a->nver; j++)
+			if (a->ver[j].stmt == v->stmt && a->ver[j].tinfo == v->tinfo &&
+			    !a->ver[j].cand.or_group && a->ver[j].after < cheapest)
+				cheapest = a->ver[j].after;
+		bool best = v->after <= cheapest * ADVISOR_EXTRA_KEY_GAIN;
 		for (size_t j = 0; j < a->nver && best; j++) {
 			struct verified *u = &a->ver[j];
-			if (j == i || u->stmt != v->stmt || u->tinfo != v->tinfo)
+			if (j == i || u->stmt != v->stmt || u->tinfo != v->tinfo ||
+			    u->cand.or_group || u->after > cheapest * ADVISOR_EXTRA_KEY_GAIN)
 				continue;
-			if (u->after < v->after * 0.99 ||
-			    (fabs(u->after - v->after) <= v->after * 0.01 &&
-			     (u->cand.ncols < v->cand.ncols ||
-			      (u->cand.ncols == v->cand.ncols && j < i))))
+			if (u->cand.ncols < v->cand.ncols ||
+			    (u->cand.ncols == v->cand.ncols &&
+			     (u->after < v->after * 0.99 ||
+			      (fabs(u->after - v->after) <= v->after * 0.01 && j < i))))
 				best = false;
 		}
 		v->used = best;
@@ -1188,6 +1427,18 @@ static int load_indexes(struct advisor *a, const char *sql, struct advisor_index
 
 /* --- the run ------------------------------------------------------------- */
 
+/* reject_negligible says why statement W, run too rarely to matter, gets
+ * no index: one rejection per table it reads. */
+static void reject_negligible(struct advisor *a, const struct wstmt *w, double window_ms)
+{
+	char *why = xprintf("negligible: %lld calls, %.1f ms of the window's %.1f ms", w->calls,
+			    w->total_ms, window_ms);
+	for (size_t t = 0; t < w->st->ntables; t++)
+		if (w->tmap[t] >= 0)
+			reject(a, &a->tables[w->tmap[t]], "", NULL, w->queryid, why);
+	free(why);
+}
+
 static int setup(struct advisor *a)
 {
 	if (!tx_begin(a)) {
@@ -1240,12 +1491,19 @@ int advisor_run(PGconn *conn, sqlite3 *db, const struct advisor_options *opt,
 			a.tables[w->tmap[w->st->target]].write_calls += w->calls;
 	}
 	/* the most expensive reads and writes-with-WHERE get candidates */
+	double window_ms = 0;
+	for (size_t i = 0; i < a.nstmts; i++)
+		window_ms += a.stmts[i].total_ms;
 	long considered = 0;
 	for (size_t i = 0; i < a.nstmts && considered < opt->max_statements; i++) {
 		struct wstmt *w = &a.stmts[i];
 		if (w->st->kind == CANDIDATES_INSERT)
 			continue;
 		considered++;
+		if (w->calls < ADVISOR_MIN_CALLS && w->total_ms < ADVISOR_MIN_SHARE * window_ms) {
+			reject_negligible(&a, w, window_ms);
+			continue;
+		}
 		candidates_resolve_columns(w->st, has_column, &a);
 		struct candidates_index *cands;
 		size_t n = candidates_build(w->st, &cands);

@@ -29,6 +29,16 @@
  * DELETE calls in the window) more than this many times as often as the
  * statements the index helps are run. */
 #define ADVISOR_WRITE_RATIO 10.0
+/* ADVISOR_EXTRA_KEY_GAIN: of the indexes verified for one statement, the
+ * one with the fewest key columns whose cost is within this factor of the
+ * cheapest is kept: an extra key column must make the plan cheaper. */
+#define ADVISOR_EXTRA_KEY_GAIN 1.01
+/* ADVISOR_MIN_CALLS, ADVISOR_MIN_SHARE: a statement run fewer times than
+ * ADVISOR_MIN_CALLS in the window that also takes less than this share of
+ * the window's statement time gets no index: whatever it saves is
+ * negligible next to the index's upkeep. */
+#define ADVISOR_MIN_CALLS 5
+#define ADVISOR_MIN_SHARE 0.01
 /* ADVISOR_LIMIT_GUESS: the value a LIMIT $n parameter is planned with. */
 #define ADVISOR_LIMIT_GUESS "100"
 

@@ -6,11 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define MAX_SCOPES 64
 
 struct walk {
 	struct candidates_stmt *st;
+	const char *query;
+	int or_group, or_arm, ngroups, narms; /* the OR arm being walked */
 	int nscopes;
 	int parent[MAX_SCOPES];
 };
@@ -241,6 +244,9 @@ static void add_ref(struct walk *w, int table, int scope, const char *expr, bool
 	r->is_expr = is_expr;
 	r->use = use;
 	r->param = param;
+	r->like = 0;
+	r->or_group = w->or_group;
+	r->or_arm = w->or_arm;
 	r->join = join;
 	r->desc = desc;
 }
@@ -307,6 +313,32 @@ static bool column(struct walk *w, json_object *cref, int scope, int *table, con
 	return true;
 }
 
+/* cast_expr recognizes a cast of a column to a plain type name, such as
+ * created_at::date, an index expression when the cast is immutable (hypopg
+ * and the planner decide). *EXPR ("(created_at::date)") is memory the
+ * caller frees. */
+static bool cast_expr(struct walk *w, json_object *body, int scope, int *table, char **expr,
+		      bool *is_expr)
+{
+	json_object *abody, *tn = get(body, "typeName");
+	const char *atype = node_type(get(body, "arg"), &abody);
+	json_object *names = get(tn, "names");
+	const char *tname = list_str(names, list_len(names) - 1);
+	const char *name;
+	if (!atype || strcmp(atype, "ColumnRef") != 0 || !tname || !list_len(names) ||
+	    get(tn, "typmods") || get(tn, "arrayBounds") || get(tn, "setof") ||
+	    !column(w, abody, scope, table, &name))
+		return false;
+	char *q = candidates_quote_ident(name), *t = candidates_quote_ident(tname);
+	size_t cap = strlen(q) + strlen(t) + 8;
+	*expr = xrealloc(NULL, cap);
+	snprintf(*expr, cap, "(%s::%s)", q, t);
+	free(q);
+	free(t);
+	*is_expr = true;
+	return true;
+}
+
 /* col_expr recognizes a column, or a function call on columns of one
  * table such as lower(email). *EXPR is memory the caller frees. */
 static bool col_expr(struct walk *w, json_object *node, int scope, int *table, char **expr,
@@ -324,6 +356,8 @@ static bool col_expr(struct walk *w, json_object *node, int scope, int *table, c
 		*is_expr = false;
 		return true;
 	}
+	if (!strcmp(type, "TypeCast"))
+		return cast_expr(w, body, scope, table, expr, is_expr);
 	if (strcmp(type, "FuncCall") != 0)
 		return false;
 	json_object *fname = get(body, "funcname");
@@ -400,8 +434,9 @@ static bool value(json_object *node, int *param)
 		json_object *l = get(body, "lexpr");
 		return (!l || value(l, &dummy)) && value(get(body, "rexpr"), &dummy);
 	}
-	if (!strcmp(type, "List")) {
-		json_object *items = get(body, "items");
+	if (!strcmp(type, "List") || !strcmp(type, "A_ArrayExpr")) {
+		/* IN ($1, $2), and ARRAY[$1, $2] of col = ANY(ARRAY[...]) */
+		json_object *items = get(body, !strcmp(type, "List") ? "items" : "elements");
 		for (size_t i = 0; i < list_len(items); i++)
 			if (!value(json_object_array_get_idx(items, i), &dummy))
 				return false;
@@ -415,7 +450,73 @@ static bool is_range_op(const char *op)
 	return !strcmp(op, "<") || !strcmp(op, ">") || !strcmp(op, "<=") || !strcmp(op, ">=");
 }
 
+/* bool_const returns 1 for the constant true, 0 for false, else -1. */
+static int bool_const(json_object *node)
+{
+	json_object *body;
+	const char *type = node_type(node, &body);
+	json_object *b = type && !strcmp(type, "A_Const") ? get(body, "boolval") : NULL;
+	if (!b)
+		return -1;
+	json_object *v = get(b, "boolval"); /* absent: false */
+	return v && json_object_get_boolean(v) ? 1 : 0;
+}
+
 static void qual(struct walk *w, json_object *node, int scope);
+static void sublink(struct walk *w, json_object *body, int scope);
+
+static const char *skip_blanks(const char *p)
+{
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		p++;
+	return p;
+}
+
+static const char *skip_word(const char *p, const char *word)
+{
+	size_t n = strlen(word);
+	return strncasecmp(p, word, n) ? NULL : p + n;
+}
+
+/* any_array_as_in rewrites, in the statement's plan_text, the
+ * `= ANY(ARRAY[...])` whose operator is at byte AT as `IN (...)` of the
+ * same length. Its elements are values (parameters, constants): no
+ * brackets or quotes inside but those of string constants. */
+static void any_array_as_in(struct walk *w, int at)
+{
+	size_t qlen = strlen(w->query);
+	if (at < 0 || (size_t)at >= qlen || w->query[at] != '=')
+		return;
+	const char *q = w->query, *p = skip_blanks(q + at + 1);
+	if (!(p = skip_word(p, "any")) || *(p = skip_blanks(p)) != '(' ||
+	    !(p = skip_word(skip_blanks(p + 1), "array")) || *(p = skip_blanks(p)) != '[')
+		return;
+	size_t open = (size_t)(p - q);
+	bool quoted = false;
+	for (p++; *p && (quoted || *p != ']'); p++) {
+		if (*p == '\'')
+			quoted = !quoted;
+		else if (!quoted && (*p == '[' || *p == '('))
+			return;
+	}
+	if (*p != ']')
+		return;
+	size_t close = (size_t)(p - q);
+	p = skip_blanks(p + 1);
+	if (*p != ')')
+		return;
+	size_t end = (size_t)(p - q);
+	struct candidates_stmt *st = w->st;
+	if (!st->plan_text)
+		st->plan_text = xstrdup(q);
+	char *t = st->plan_text;
+	/* "= ANY ( ARRAY [" (at least 11 bytes) -> "IN (" and blanks */
+	memset(t + at, ' ', open + 1 - (size_t)at);
+	memcpy(t + at, "IN (", 4);
+	/* "] )" -> ")" and blanks */
+	memset(t + close, ' ', end + 1 - close);
+	t[close] = ')';
+}
 
 static void a_expr(struct walk *w, json_object *body, int scope)
 {
@@ -430,6 +531,14 @@ static void a_expr(struct walk *w, json_object *body, int scope)
 	bool lx, rx;
 	bool lcol = col_expr(w, l, scope, &lt, &le, &lx);
 	bool rcol = col_expr(w, r, scope, &rt, &re, &rx);
+	/* (SELECT max(x.ts) FROM x WHERE x.t_id = t.id) > $1: the subquery */
+	json_object *sides[2] = {l, r};
+	for (int i = 0; i < 2; i++) {
+		json_object *sbody;
+		const char *stype = node_type(sides[i], &sbody);
+		if (stype && !strcmp(stype, "SubLink"))
+			sublink(w, sbody, scope);
+	}
 	if (!strcmp(kind, "AEXPR_OP") && (!strcmp(op, "=") || is_range_op(op))) {
 		bool eq = !strcmp(op, "=");
 		if (lcol && rcol) {
@@ -438,6 +547,11 @@ static void a_expr(struct walk *w, json_object *body, int scope)
 				add_ref(w, lt, scope, le, lx, CANDIDATES_EQ, 0, true, false);
 				add_ref(w, rt, scope, re, rx, CANDIDATES_EQ, 0, true, false);
 			}
+		} else if (lcol && eq && !lx && bool_const(r) >= 0) {
+			/* flag = false, where the text keeps the literal */
+			add_ref(w, lt, scope, le, lx,
+				bool_const(r) ? CANDIDATES_ISTRUE : CANDIDATES_ISFALSE, 0, false,
+				false);
 		} else if (lcol && value(r, &param)) {
 			add_ref(w, lt, scope, le, lx, eq ? CANDIDATES_EQ : CANDIDATES_RANGE,
 				eq ? param : 0, false, false);
@@ -448,13 +562,26 @@ static void a_expr(struct walk *w, json_object *body, int scope)
 	} else if (!strcmp(kind, "AEXPR_IN") && !strcmp(op, "=")) {
 		if (lcol && value(r, &param))
 			add_ref(w, lt, scope, le, lx, CANDIDATES_EQ, 0, false, false);
+	} else if (!strcmp(kind, "AEXPR_LIKE") && !strcmp(op, "~~")) {
+		/* col LIKE $1: a btree serves it when $1 is a prefix pattern
+		 * ('abc%'); the advisor plans it with one */
+		if (lcol && !lx && value(r, &param) && param) {
+			add_ref(w, lt, scope, le, lx, CANDIDATES_RANGE, 0, false, false);
+			w->st->refs[w->st->nrefs - 1].like = param;
+		}
 	} else if (!strcmp(kind, "AEXPR_BETWEEN")) {
 		if (lcol && value(r, &param))
 			add_ref(w, lt, scope, le, lx, CANDIDATES_RANGE, 0, false, false);
 	} else if (!strcmp(kind, "AEXPR_OP_ANY") && !strcmp(op, "=")) {
 		/* col = ANY($1) */
-		if (lcol && value(r, &param))
+		if (lcol && value(r, &param)) {
 			add_ref(w, lt, scope, le, lx, CANDIDATES_EQ, 0, false, false);
+			json_object *abody;
+			const char *atype = node_type(r, &abody);
+			json_object *loc = get(body, "location");
+			if (atype && !strcmp(atype, "A_ArrayExpr") && loc)
+				any_array_as_in(w, json_object_get_int(loc));
+		}
 	}
 	free(le);
 	free(re);
@@ -479,6 +606,20 @@ static void sublink(struct walk *w, json_object *body, int scope)
 	free(e);
 }
 
+/* flag: a (boolean) column alone as a condition, or under NOT: only a
+ * partial index predicate, like IS NULL */
+static void flag(struct walk *w, json_object *node, int scope, enum candidates_use use)
+{
+	json_object *body;
+	const char *type = node_type(node, &body);
+	int t;
+	char *e = NULL;
+	bool x;
+	if (type && !strcmp(type, "ColumnRef") && col_expr(w, node, scope, &t, &e, &x) && !x)
+		add_ref(w, t, scope, e, x, use, 0, false, false);
+	free(e);
+}
+
 static void qual(struct walk *w, json_object *node, int scope)
 {
 	json_object *body;
@@ -492,6 +633,22 @@ static void qual(struct walk *w, json_object *node, int scope)
 		if (op && !strcmp(op, "AND_EXPR"))
 			for (size_t i = 0; i < list_len(args); i++)
 				qual(w, json_object_array_get_idx(args, i), scope);
+		else if (op && !strcmp(op, "NOT_EXPR") && list_len(args) == 1)
+			flag(w, json_object_array_get_idx(args, 0), scope, CANDIDATES_ISFALSE);
+		else if (op && !strcmp(op, "OR_EXPR") && !w->or_group) {
+			/* an index per arm may serve it together (BitmapOr); an OR
+			 * inside an arm is left alone */
+			w->or_group = ++w->ngroups;
+			for (size_t i = 0; i < list_len(args); i++) {
+				w->or_arm = ++w->narms;
+				qual(w, json_object_array_get_idx(args, i), scope);
+			}
+			w->or_group = w->or_arm = 0;
+		}
+		return;
+	}
+	if (!strcmp(type, "ColumnRef")) {
+		flag(w, node, scope, CANDIDATES_ISTRUE);
 		return;
 	}
 	if (!strcmp(type, "NullTest")) {
@@ -578,6 +735,17 @@ static void select_stmt(struct walk *w, json_object *sel, int scope)
 	with_clause(w, get(sel, "withClause"), scope);
 	from_clause(w, get(sel, "fromClause"), scope);
 	qual(w, get(sel, "whereClause"), scope);
+	/* a correlated subquery in the select list runs once per row:
+	 * (SELECT count(*) FROM c WHERE c.post_id = p.id) */
+	json_object *targets = get(sel, "targetList");
+	for (size_t i = 0; i < list_len(targets); i++) {
+		json_object *body;
+		json_object *val =
+			get(get(json_object_array_get_idx(targets, i), "ResTarget"), "val");
+		const char *type = node_type(val, &body);
+		if (type && !strcmp(type, "SubLink"))
+			sublink(w, body, scope);
+	}
 	json_object *limit = get(sel, "limitCount");
 	json_object *sort = get(sel, "sortClause");
 	if (!limit || !list_len(sort))
@@ -658,7 +826,7 @@ struct candidates_stmt *candidates_parse(const char *query, char **err)
 	if (!st)
 		abort();
 	st->target = -1;
-	struct walk w = {.st = st};
+	struct walk w = {.st = st, .query = query};
 	int top = new_scope(&w, -1);
 	json_object *body;
 	const char *type = node_type(get(json_object_array_get_idx(stmts, 0), "stmt"), &body);
@@ -703,6 +871,7 @@ void candidates_stmt_free(struct candidates_stmt *st)
 	free(st->refs);
 	free(st->param_numbers);
 	free(st->param_locations);
+	free(st->plan_text);
 	free(st);
 }
 
@@ -744,12 +913,15 @@ static bool same_cols(const struct candidates_index *a, const struct candidates_
 {
 	if (a->table != b->table || a->ncols != b->ncols)
 		return false;
+	if (a->or_group != b->or_group)
+		return false;
 	if ((a->partial_col == NULL) != (b->partial_col == NULL) ||
 	    (a->partial_col && strcmp(a->partial_col, b->partial_col)) ||
 	    a->partial_use != b->partial_use)
 		return false;
 	for (int i = 0; i < a->ncols; i++)
-		if (strcmp(a->cols[i], b->cols[i]) || a->desc[i] != b->desc[i])
+		if (strcmp(a->cols[i], b->cols[i]) || a->desc[i] != b->desc[i] ||
+		    a->pattern_ops[i] != b->pattern_ops[i])
 			return false;
 	return true;
 }
@@ -808,7 +980,7 @@ size_t candidates_build(const struct candidates_stmt *st, struct candidates_inde
 		const struct candidates_ref *range = NULL;
 		for (size_t i = 0; i < st->nrefs; i++) {
 			const struct candidates_ref *r = &st->refs[i];
-			if (r->table != (int)t)
+			if (r->table != (int)t || r->or_group)
 				continue;
 			if (r->use == CANDIDATES_EQ)
 				add_col(&eq, r, false);
@@ -816,7 +988,7 @@ size_t candidates_build(const struct candidates_stmt *st, struct candidates_inde
 		eq.neq = eq.ncols;
 		for (size_t i = 0; i < st->nrefs && !range; i++) {
 			const struct candidates_ref *r = &st->refs[i];
-			if (r->table == (int)t && r->use == CANDIDATES_RANGE &&
+			if (r->table == (int)t && r->use == CANDIDATES_RANGE && !r->or_group &&
 			    !has_col(&eq, r->expr))
 				range = r;
 		}
@@ -832,11 +1004,22 @@ size_t candidates_build(const struct candidates_stmt *st, struct candidates_inde
 			}
 		}
 		struct candidates_index main = eq;
-		if (range)
+		if (range) {
 			add_col(&main, range, false);
-		else if (have_sort)
+			if (range->like && has_col(&main, range->expr)) {
+				main.like_col = range->expr;
+				main.like_param = range->like;
+			}
+		} else if (have_sort) {
 			main = sorted;
+		}
 		push(out, &n, &main);
+		if (main.like_col) {
+			struct candidates_index po = main;
+			for (int k = 0; k < po.ncols; k++)
+				po.pattern_ops[k] = !strcmp(po.cols[k], main.like_col);
+			push(out, &n, &po);
+		}
 		if (range && have_sort)
 			push(out, &n, &sorted);
 		/* each column alone: the planner may prefer a smaller index */
@@ -852,14 +1035,24 @@ size_t candidates_build(const struct candidates_stmt *st, struct candidates_inde
 				struct candidates_index one = {.table = (int)t, .ncols = 1};
 				one.cols[0] = range->expr;
 				one.is_expr[0] = range->is_expr;
+				if (range->like) {
+					one.like_col = range->expr;
+					one.like_param = range->like;
+				}
 				push(out, &n, &one);
+				if (range->like) {
+					one.pattern_ops[0] = true;
+					push(out, &n, &one);
+				}
 			}
 		}
 		/* partial: the other columns, under WHERE col = <rare value> */
 		for (size_t i = 0; i < st->nrefs; i++) {
 			const struct candidates_ref *r = &st->refs[i];
-			bool nulltest = r->use == CANDIDATES_ISNULL || r->use == CANDIDATES_NOTNULL;
-			if (r->table != (int)t || r->is_expr || r->join ||
+			bool nulltest = r->use == CANDIDATES_ISNULL ||
+					r->use == CANDIDATES_NOTNULL ||
+					r->use == CANDIDATES_ISTRUE || r->use == CANDIDATES_ISFALSE;
+			if (r->table != (int)t || r->is_expr || r->join || r->or_group ||
 			    !(nulltest || (r->use == CANDIDATES_EQ && r->param)))
 				continue;
 			struct candidates_index p = {.table = (int)t};
@@ -883,20 +1076,123 @@ size_t candidates_build(const struct candidates_stmt *st, struct candidates_inde
 			push(out, &n, &p);
 		}
 	}
+	/* OR groups: every arm on one table, each with a key of its own */
+	int ngroups = 0;
+	for (size_t i = 0; i < st->nrefs; i++)
+		if (st->refs[i].or_group > ngroups)
+			ngroups = st->refs[i].or_group;
+	for (int g = 1; g <= ngroups; g++) {
+		struct candidates_index arms[CANDIDATES_MAX_COLS];
+		int narms = 0, table = -2;
+		bool ok = true;
+		for (size_t i = 0; i < st->nrefs && ok; i++) {
+			const struct candidates_ref *r = &st->refs[i];
+			if (r->or_group != g)
+				continue;
+			if (table != -2 && r->table != table)
+				ok = false;
+			table = r->table;
+			int k;
+			for (k = 0; k < narms; k++)
+				if (arms[k].neq == -r->or_arm) /* the arm number, kept here */
+					break;
+			if (k == narms) {
+				if (narms == CANDIDATES_MAX_COLS) {
+					ok = false;
+					break;
+				}
+				memset(&arms[narms], 0, sizeof(arms[narms]));
+				arms[narms].neq = -r->or_arm;
+				narms++;
+			}
+		}
+		if (!ok || table < 0 || narms < 2)
+			continue;
+		for (int k = 0; k < narms && ok; k++) {
+			int arm = -arms[k].neq;
+			struct candidates_index c = {
+				.table = table, .or_group = g, .or_first = k == 0};
+			for (size_t i = 0; i < st->nrefs; i++)
+				if (st->refs[i].or_arm == arm && st->refs[i].use == CANDIDATES_EQ)
+					add_col(&c, &st->refs[i], false);
+			c.neq = c.ncols;
+			for (size_t i = 0; i < st->nrefs; i++)
+				if (st->refs[i].or_arm == arm &&
+				    st->refs[i].use == CANDIDATES_RANGE && !st->refs[i].like &&
+				    c.ncols == c.neq)
+					add_col(&c, &st->refs[i], false);
+			/* an arm without a key (a NOT, a function of two tables...)
+			 * leaves the OR to a sequential scan */
+			ok = c.ncols > 0;
+			arms[k] = c;
+		}
+		for (int k = 0; k < narms && ok; k++)
+			push(out, &n, &arms[k]);
+	}
 	return n;
+}
+
+void candidates_order_eq(struct candidates_index *c, const double *sel)
+{
+	double s[CANDIDATES_MAX_COLS];
+	for (int i = 0; i < c->neq; i++)
+		s[i] = sel[i] < 0 ? 2 : sel[i];
+	/* insertion sort: stable, at most CANDIDATES_MAX_COLS keys */
+	for (int i = 1; i < c->neq; i++) {
+		for (int j = i; j > 0 && s[j] < s[j - 1]; j--) {
+			double ts = s[j];
+			const char *tc = c->cols[j];
+			bool tx = c->is_expr[j], td = c->desc[j], tp = c->pattern_ops[j];
+			s[j] = s[j - 1];
+			c->cols[j] = c->cols[j - 1];
+			c->is_expr[j] = c->is_expr[j - 1];
+			c->desc[j] = c->desc[j - 1];
+			c->pattern_ops[j] = c->pattern_ops[j - 1];
+			s[j - 1] = ts;
+			c->cols[j - 1] = tc;
+			c->is_expr[j - 1] = tx;
+			c->desc[j - 1] = td;
+			c->pattern_ops[j - 1] = tp;
+		}
+	}
+}
+
+char *candidates_like_prefix(const char *value, const char *next)
+{
+	size_t len = strlen(value), keep = (2 * len + 2) / 3, common = 0;
+	while (next && value[common] && value[common] == next[common])
+		common++;
+	if (next && common + 1 > keep)
+		keep = common + 1 < len ? common + 1 : len;
+	if (keep < 1 && len)
+		keep = 1;
+	/* one past a cut UTF-8 character: to its end */
+	while (keep < len && ((unsigned char)value[keep] & 0xC0) == 0x80)
+		keep++;
+	char *out = xrealloc(NULL, 2 * keep + 2), *o = out;
+	for (size_t i = 0; i < keep; i++) {
+		if (value[i] == '%' || value[i] == '_' || value[i] == '\\')
+			*o++ = '\\';
+		*o++ = value[i];
+	}
+	*o++ = '%';
+	*o = '\0';
+	return out;
 }
 
 char *candidates_key(const struct candidates_index *c)
 {
 	size_t cap = 1;
 	for (int i = 0; i < c->ncols; i++)
-		cap += strlen(c->cols[i]) + 8;
+		cap += strlen(c->cols[i]) + 8 + (c->pattern_ops[i] ? 17 : 0);
 	char *s = xrealloc(NULL, cap);
 	s[0] = '\0';
 	for (int i = 0; i < c->ncols; i++) {
 		if (i)
 			strcat(s, ", ");
 		strcat(s, c->cols[i]);
+		if (c->pattern_ops[i])
+			strcat(s, " text_pattern_ops");
 		if (c->desc[i])
 			strcat(s, " DESC");
 	}
@@ -919,6 +1215,8 @@ char *candidates_bind(const struct candidates_stmt *st, const char *query, const
 		      const char *const *literals, size_t n)
 {
 	size_t qlen = strlen(query), cap = qlen + 1;
+	if (st->plan_text && strlen(st->plan_text) == qlen)
+		query = st->plan_text;
 	for (size_t i = 0; i < n; i++)
 		cap += strlen(literals[i]) * st->nparams + 16;
 	cap += st->nparams * 12;

@@ -23,6 +23,8 @@ enum candidates_use {
 	CANDIDATES_SORT, /* ORDER BY key of a statement with LIMIT */
 	CANDIDATES_ISNULL, /* col IS NULL: only a partial index predicate */
 	CANDIDATES_NOTNULL, /* col IS NOT NULL: likewise */
+	CANDIDATES_ISTRUE, /* a boolean column alone as a condition: likewise */
+	CANDIDATES_ISFALSE, /* NOT col (Django's filter(flag=False)): likewise */
 };
 
 /* One table the statement reads or writes (a FROM item, a join side, the
@@ -43,8 +45,12 @@ struct candidates_ref {
 	bool is_expr;
 	enum candidates_use use;
 	int param; /* equality with $param alone (not IN, not join): its number, else 0 */
+	int like; /* RANGE from col LIKE $like (a prefix, maybe): its number, else 0 */
 	bool join;
 	bool desc; /* SORT: descending */
+	/* in arm OR_ARM (numbered across the statement) of the OR OR_GROUP,
+	 * else both 0: not a condition every row meets */
+	int or_group, or_arm;
 };
 
 /* A parsed statement. Freed with candidates_stmt_free. */
@@ -62,13 +68,18 @@ struct candidates_stmt {
 	int *param_numbers;
 	int *param_locations;
 	size_t nparams;
+	/* the text as it is planned, the same length (NULL: as it is): each
+	 * `= ANY(ARRAY[$1, $2])` becomes `IN ($1, $2)` padded with blanks, whose
+	 * parameters take the column's type (the ARRAY's would be text) */
+	char *plan_text;
 };
 
 /* One index candidate on one table of a statement. COLS are borrowed from
  * the statement's refs. PARTIAL_COL (borrowed, or NULL) is a column
  * compared with $PARTIAL_PARAM that may make a partial index
  * "WHERE col = rare value"; whether it is rare is decided later with
- * pg_stats; or PARTIAL_USE says it is an IS [NOT] NULL test. NEQ is the number of leading equality
+ * pg_stats; or PARTIAL_USE says it is an IS [NOT] NULL test, or a boolean
+ * column (or NOT one) as a condition. NEQ is the number of leading equality
  * columns (their order does not matter to an index that serves them). */
 struct candidates_index {
 	int table;
@@ -82,6 +93,19 @@ struct candidates_index {
 	/* CANDIDATES_EQ: "col = rare value"; CANDIDATES_ISNULL or _NOTNULL:
 	 * "col IS [NOT] NULL", kept when pg_stats says that is rare */
 	enum candidates_use partial_use;
+	/* LIKE_COL (borrowed, or NULL), a key column, is compared with LIKE
+	 * $LIKE_PARAM: planned with a prefix pattern bound to it, as a generic
+	 * plan cannot use an index for LIKE */
+	const char *like_col;
+	int like_param;
+	/* key column k with text_pattern_ops: what serves LIKE 'prefix%'
+	 * under a collation other than C */
+	bool pattern_ops[CANDIDATES_MAX_COLS];
+	/* the index of one arm of OR OR_GROUP (else 0): the arms' indexes serve
+	 * the OR together (a BitmapOr), none alone; OR_FIRST marks the first
+	 * arm, which checks them all */
+	int or_group;
+	bool or_first;
 };
 
 /* candidates_parse parses QUERY (one statement, $n placeholders allowed)
@@ -109,8 +133,28 @@ void candidates_resolve_columns(struct candidates_stmt *stmt, candidates_has_col
  * their count. Per table: equality columns first, then the first range
  * column or else the ORDER BY keys of a statement with LIMIT; also each
  * equality or range column alone, and partial candidates for equality
- * columns compared with a parameter. */
+ * columns compared with a parameter. A range column from LIKE $n comes
+ * twice: as it is (serves a prefix under the C collation), then with
+ * text_pattern_ops. An OR of conditions on one table, each arm giving a
+ * key (equality columns, then a range column), gives one candidate per
+ * arm, with the OR's or_group. */
 size_t candidates_build(const struct candidates_stmt *stmt, struct candidates_index **out);
+
+/* candidates_order_eq puts the leading equality columns of C in order of
+ * SEL (SEL[k] the fraction of rows column k matches alone, <0 unknown):
+ * the most selective first, unknown ones last, ties in their order. Any
+ * order serves C's own statement; this one also serves the most other
+ * statements through a prefix and keeps the first key the sharpest. */
+void candidates_order_eq(struct candidates_index *c, const double *sel);
+
+/* candidates_like_prefix returns the LIKE pattern a user looking for
+ * VALUE by its start would type: its first two thirds (at least one
+ * character), or more when NEXT (the next histogram bound, or NULL) shares
+ * a longer start with it, up to one character past that shared start, so
+ * the pattern matches about one histogram bucket; cut between UTF-8
+ * characters, LIKE's special characters escaped, then '%'. Memory the
+ * caller frees. */
+char *candidates_like_prefix(const char *value, const char *next);
 
 /* candidates_index_sql returns "CREATE INDEX [CONCURRENTLY ]ON tbl (cols)
  * [WHERE pred]" for candidate C of STMT; QUALIFIED_TABLE is the table name
@@ -126,7 +170,8 @@ char *candidates_key(const struct candidates_index *c);
  * memory the caller frees. */
 char *candidates_quote_ident(const char *name);
 
-/* candidates_bind returns QUERY (the text STMT was parsed from) with every
+/* candidates_bind returns QUERY (the text STMT was parsed from, as
+ * STMT's plan_text has it) with every
  * $NUMBERS[i] replaced by LITERALS[i] (borrowed, put in as is) and the
  * other parameters renumbered so the text still has $1..$k without gaps.
  * Memory the caller frees. */

@@ -65,6 +65,15 @@ START_TEST(test_served_by)
 	struct tinfo_index e = {.name = "u_lower", .keys = {"lower(email::text)"}, .nkeys = 1};
 	c = cand(1, 1, "lower(email)", NULL, NULL);
 	ck_assert_str_eq(advisor_served_by(&e, 1, &c), "u_lower");
+	/* a cast of a column is not the column, either way round */
+	struct tinfo_index v = {.name = "v_at", .keys = {"visited_at"}, .nkeys = 1};
+	c = cand(1, 1, "(visited_at::date)", NULL, NULL);
+	ck_assert_ptr_null(advisor_served_by(&v, 1, &c));
+	struct tinfo_index vd = {.name = "v_day", .keys = {"(visited_at::date)"}, .nkeys = 1};
+	ck_assert_str_eq(advisor_served_by(&vd, 1, &c), "v_day");
+	c = cand(1, 1, "visited_at", NULL, NULL);
+	ck_assert_ptr_null(advisor_served_by(&vd, 1, &c));
+	ck_assert_str_eq(advisor_served_by(&v, 1, &c), "v_at");
 }
 END_TEST
 

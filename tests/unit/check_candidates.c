@@ -31,6 +31,8 @@ static void keys(const struct candidates_stmt *st, char *buf, size_t size)
 			 c[i].partial_col ? c[i].partial_col : "",
 			 c[i].partial_use == CANDIDATES_ISNULL    ? " IS NULL"
 			 : c[i].partial_use == CANDIDATES_NOTNULL ? " IS NOT NULL"
+			 : c[i].partial_use == CANDIDATES_ISTRUE  ? " IS TRUE"
+			 : c[i].partial_use == CANDIDATES_ISFALSE ? " IS FALSE"
 								  : "");
 		free(k);
 	}
@@ -65,8 +67,8 @@ START_TEST(test_equality_before_range)
 		   "events(ts) WHERE device_id");
 	CHECK_KEYS("SELECT * FROM e WHERE ts BETWEEN $1 AND $2 AND a = $3 AND b IN ($4, $5)",
 		   "e(a, b, ts); e(a); e(b); e(ts); e(b, ts) WHERE a");
-	/* OR cannot be served by one key: ignored */
-	CHECK_KEYS("SELECT * FROM t WHERE a = $1 OR b = $2", "");
+	/* OR cannot be served by one key: one per arm, checked together */
+	CHECK_KEYS("SELECT * FROM t WHERE a = $1 OR b = $2", "t(a); t(b)");
 }
 END_TEST
 
@@ -277,12 +279,177 @@ START_TEST(test_many_shapes)
 		}
 		free(c);
 		char *b = candidates_bind(st, sqls[i], NULL, NULL, 0);
-		ck_assert_str_eq(b, sqls[i]);
+		/* the same text, but for = ANY(ARRAY[...]) planned as IN (...) */
+		if (strstr(sqls[i], "ANY(ARRAY"))
+			ck_assert_str_eq(b, "SELECT * FROM t WHERE (a, b) = ($1, $2) AND c IN ("
+					    "        $3, $4) ");
+		else
+			ck_assert_str_eq(b, sqls[i]);
 		free(b);
 		candidates_stmt_free(st);
 	}
 	CHECK_KEYS("SELECT * FROM t1 JOIN t2 USING (id) JOIN t3 ON t3.k = t2.k WHERE t1.x = $1",
 		   "t1(x); t1(x) WHERE x; t2(k); t3(k)");
+}
+END_TEST
+
+START_TEST(test_array_and_cast)
+{
+	/* psycopg2 sends a Python list as ARRAY[...]: equality, like IN */
+	CHECK_KEYS("SELECT id FROM parcels WHERE tracking_no = ANY(ARRAY[$1, $2, $3])",
+		   "parcels(tracking_no)");
+	/* planned as an IN list of the same length, whose parameters take the
+	 * column's type (ARRAY[$1, $2] alone would be text[]) */
+	const char *q = "SELECT id FROM p WHERE tracking_no = ANY (ARRAY[$1, $2]) AND k = $3";
+	struct candidates_stmt *st = parse(q);
+	int nums[1] = {3};
+	const char *lits[1] = {"'x'"};
+	char *b = candidates_bind(st, q, nums, lits, 1);
+	ck_assert_str_eq(b, "SELECT id FROM p WHERE tracking_no IN (         $1, $2)  AND k = 'x'");
+	free(b);
+	candidates_stmt_free(st);
+	q = "SELECT 1 FROM p WHERE a = any(array['a]', $1]) AND b = ANY($2)";
+	st = parse(q);
+	b = candidates_bind(st, q, NULL, NULL, 0);
+	ck_assert_str_eq(b, "SELECT 1 FROM p WHERE a IN (        'a]', $1)  AND b = ANY($2)");
+	free(b);
+	candidates_stmt_free(st);
+	/* a cast of a column is an index expression, parenthesized for CREATE INDEX */
+	CHECK_KEYS("SELECT count(*) FROM visits WHERE visited_at::date = $1",
+		   "visits((visited_at::date))");
+	CHECK_KEYS("SELECT 1 FROM v WHERE CAST(\"At\" AS date) >= $1", "v((\"At\"::date))");
+	/* casts with a type modifier or of an expression are not taken */
+	CHECK_KEYS("SELECT 1 FROM v WHERE a::varchar(3) = $1", "");
+	CHECK_KEYS("SELECT 1 FROM v WHERE (a + 1)::int = $1", "");
+}
+END_TEST
+
+START_TEST(test_order_eq)
+{
+	struct candidates_stmt *st =
+		parse("SELECT 1 FROM m WHERE tenant_id = $1 AND role = $2 AND external_ref = $3 "
+		      "AND created_at >= $4");
+	struct candidates_index *c;
+	size_t n = candidates_build(st, &c);
+	ck_assert_uint_ge(n, 1);
+	ck_assert_int_eq(c[0].neq, 3);
+	/* most selective first, the unknown (-1) last; the range key stays */
+	double sel[3] = {0.05, -1, 0.0001};
+	candidates_order_eq(&c[0], sel);
+	char *k = candidates_key(&c[0]);
+	ck_assert_str_eq(k, "external_ref, tenant_id, role, created_at");
+	free(k);
+	/* ties keep their order */
+	double same[3] = {0.1, 0.1, 0.1};
+	candidates_order_eq(&c[0], same);
+	k = candidates_key(&c[0]);
+	ck_assert_str_eq(k, "external_ref, tenant_id, role, created_at");
+	free(k);
+	free(c);
+	candidates_stmt_free(st);
+}
+END_TEST
+
+START_TEST(test_like_prefix)
+{
+	/* plain (C collation), then text_pattern_ops (any other) */
+	CHECK_KEYS("SELECT id FROM products WHERE sku LIKE $1",
+		   "products(sku); products(sku text_pattern_ops)");
+	CHECK_KEYS("SELECT id FROM p WHERE shop_id = $1 AND name LIKE $2 LIMIT $3",
+		   "p(shop_id, name); p(shop_id, name text_pattern_ops); p(shop_id); p(name); "
+		   "p(name text_pattern_ops); p(name) WHERE shop_id");
+	/* ILIKE and NOT LIKE: no btree serves them */
+	CHECK_KEYS("SELECT id FROM products WHERE sku ILIKE $1", "");
+	CHECK_KEYS("SELECT id FROM products WHERE sku NOT LIKE $1", "");
+	struct candidates_stmt *st = parse("SELECT id FROM products WHERE sku LIKE $1");
+	struct candidates_index *c;
+	size_t n = candidates_build(st, &c);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(c[1].like_col, "sku");
+	ck_assert_int_eq(c[1].like_param, 1);
+	char *sql = candidates_index_sql(&c[1], "public.products", NULL, true);
+	ck_assert_str_eq(sql,
+			 "CREATE INDEX CONCURRENTLY ON public.products (sku text_pattern_ops)");
+	free(sql);
+	free(c);
+	candidates_stmt_free(st);
+	char *pat = candidates_like_prefix("SKU-0001234", NULL);
+	ck_assert_str_eq(pat, "SKU-0001%");
+	free(pat);
+	/* the next histogram bound shares "contact 05": one more character */
+	pat = candidates_like_prefix("contact 050123", "contact 051087");
+	ck_assert_str_eq(pat, "contact 050%");
+	free(pat);
+	pat = candidates_like_prefix("abc", "abc");
+	ck_assert_str_eq(pat, "abc%");
+	free(pat);
+	pat = candidates_like_prefix("a_b%c\\d", "b");
+	ck_assert_str_eq(pat, "a\\_b\\%c%");
+	free(pat);
+	pat = candidates_like_prefix("x", NULL);
+	ck_assert_str_eq(pat, "x%");
+	free(pat);
+	/* not inside a UTF-8 character: "ééé" is 6 bytes, 4 kept */
+	pat = candidates_like_prefix("\xc3\xa9\xc3\xa9\xc3\xa9", NULL);
+	ck_assert_str_eq(pat, "\xc3\xa9\xc3\xa9%");
+	free(pat);
+}
+END_TEST
+
+START_TEST(test_flags)
+{
+	/* Django's filter(processed=False) and filter(active=True) */
+	CHECK_KEYS("SELECT \"t\".\"id\" FROM \"app_task\" \"t\" WHERE NOT \"t\".\"processed\" "
+		   "ORDER BY \"t\".\"queued_at\" ASC LIMIT 21",
+		   "app_task(queued_at); app_task(queued_at) WHERE processed IS FALSE");
+	CHECK_KEYS("SELECT id FROM users WHERE active AND email = $1",
+		   "users(email); users(email) WHERE active IS TRUE; users(email) WHERE email");
+	/* a boolean literal kept in the text is the same flag */
+	CHECK_KEYS("SELECT id FROM t WHERE processed = false ORDER BY ts LIMIT 5",
+		   "t(ts); t(ts) WHERE processed IS FALSE");
+	CHECK_KEYS("SELECT id FROM t WHERE a = $1 AND processed = true",
+		   "t(a); t(a) WHERE a; t(a) WHERE processed IS TRUE");
+	/* NOT of anything else, or of an expression: nothing */
+	CHECK_KEYS("SELECT id FROM t WHERE NOT (a = $1 AND b = $2)", "");
+	CHECK_KEYS("SELECT id FROM t WHERE NOT lower(a)", "");
+}
+END_TEST
+
+START_TEST(test_or)
+{
+	struct candidates_stmt *st = parse("SELECT id FROM c WHERE c.tenant = $1 AND "
+					   "(c.email = $2 OR (c.phone = $3 AND c.ts > $4))");
+	struct candidates_index *c;
+	size_t n = candidates_build(st, &c);
+	/* the AND-ed condition as usual, then the arms */
+	ck_assert_uint_eq(n, 4);
+	char *k = candidates_key(&c[2]);
+	ck_assert_str_eq(k, "email");
+	ck_assert(c[2].or_group == 1 && c[2].or_first);
+	free(k);
+	k = candidates_key(&c[3]);
+	ck_assert_str_eq(k, "phone, ts");
+	ck_assert(c[3].or_group == 1 && !c[3].or_first);
+	free(k);
+	free(c);
+	candidates_stmt_free(st);
+	CHECK_KEYS("SELECT * FROM c WHERE tenant = $1", "c(tenant); c(tenant) WHERE tenant");
+	/* an arm without a key, arms on two tables, the same column twice */
+	CHECK_KEYS("SELECT * FROM t WHERE a = $1 OR b IS NULL", "");
+	CHECK_KEYS("SELECT * FROM t JOIN u ON u.id = t.u WHERE t.a = $1 OR u.b = $2",
+		   "t(u); u(id)");
+	CHECK_KEYS("SELECT * FROM t WHERE a = $1 OR a = $2", "t(a)");
+}
+END_TEST
+
+START_TEST(test_correlated)
+{
+	/* a subquery in the select list, and one compared in WHERE */
+	CHECK_KEYS("SELECT a.id, (SELECT count(*) FROM comments c WHERE c.article_id = a.id) "
+		   "FROM articles a WHERE a.id = $1",
+		   "articles(id); articles(id) WHERE id; comments(article_id)");
+	CHECK_KEYS("SELECT id FROM t WHERE (SELECT max(x.ts) FROM x WHERE x.t_id = t.id) > $1",
+		   "t(id); x(t_id)");
 }
 END_TEST
 
@@ -302,6 +469,12 @@ static Suite *candidates_suite(void)
 	tcase_add_test(tc, test_sql_and_quoting);
 	tcase_add_test(tc, test_bind);
 	tcase_add_test(tc, test_many_shapes);
+	tcase_add_test(tc, test_array_and_cast);
+	tcase_add_test(tc, test_order_eq);
+	tcase_add_test(tc, test_like_prefix);
+	tcase_add_test(tc, test_flags);
+	tcase_add_test(tc, test_or);
+	tcase_add_test(tc, test_correlated);
 	suite_add_tcase(s, tc);
 	return s;
 }
