@@ -11,6 +11,7 @@
 #include "advisor/candidates.h"
 #include "advisor/samples.h"
 #include "ownstmt.h"
+#include "advisor/util.h"
 
 /* What the catalog says about one table, looked up once. */
 struct tinfo {
@@ -62,34 +63,6 @@ struct advisor {
 	char *err;
 	int depth; /* nesting of tx_begin */
 };
-
-static void *xrealloc(void *p, size_t n)
-{
-	void *q = realloc(p, n ? n : 1);
-	if (!q)
-		abort();
-	return q;
-}
-
-static char *xstrdup(const char *s)
-{
-	char *d = strdup(s ? s : "");
-	if (!d)
-		abort();
-	return d;
-}
-
-static char *xprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *xprintf(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *s = NULL;
-	if (vasprintf(&s, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	return s;
-}
 
 /* exec runs SQL with text PARAMS; returns the result on success (the
  * caller PQclear()s it) or NULL. Inside a transaction a savepoint keeps a

@@ -1,6 +1,7 @@
 /* Index candidates from one normalized statement, from libpg_query's JSON
  * parse tree (json-c). */
 #include "advisor/candidates.h"
+#include "advisor/util.h"
 #include <json-c/json.h>
 #include <pg_query.h>
 #include <stdio.h>
@@ -18,58 +19,13 @@ struct walk {
 	int parent[MAX_SCOPES];
 };
 
-static void *xrealloc(void *p, size_t n)
-{
-	void *q = realloc(p, n);
-	if (!q)
-		abort();
-	return q;
-}
-
-static char *xstrdup(const char *s)
-{
-	char *d = strdup(s);
-	if (!d)
-		abort();
-	return d;
-}
-
-static json_object *get(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-	if (!o || !json_object_is_type(o, json_type_object))
-		return NULL;
-	return json_object_object_get_ex(o, key, &v) ? v : NULL;
-}
-
-static const char *get_str(json_object *o, const char *key)
-{
-	json_object *v = get(o, key);
-	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
-
-/* node_type returns the single key of a node object ("ColumnRef") and its
- * body in *BODY. */
-static const char *node_type(json_object *node, json_object **body)
-{
-	*body = NULL;
-	if (!node || !json_object_is_type(node, json_type_object))
-		return NULL;
-	json_object_object_foreach(node, key, val)
-	{
-		*body = val;
-		return key;
-	}
-	return NULL;
-}
-
 /* list_str returns the i-th {"String": {"sval": ...}} of a JSON array. */
 static const char *list_str(json_object *arr, size_t i)
 {
 	if (!arr || !json_object_is_type(arr, json_type_array) ||
 	    i >= json_object_array_length(arr))
 		return NULL;
-	return get_str(get(json_object_array_get_idx(arr, i), "String"), "sval");
+	return tree_str(tree_get(json_object_array_get_idx(arr, i), "String"), "sval");
 }
 
 static size_t list_len(json_object *arr)
@@ -218,14 +174,14 @@ static int new_scope(struct walk *w, int parent)
 
 static void add_table(struct walk *w, json_object *rv, int scope)
 {
-	const char *name = get_str(rv, "relname");
+	const char *name = tree_str(rv, "relname");
 	if (!name)
 		return;
 	struct candidates_stmt *st = w->st;
 	st->tables = xrealloc(st->tables, (st->ntables + 1) * sizeof(*st->tables));
 	struct candidates_table *t = &st->tables[st->ntables++];
-	const char *schema = get_str(rv, "schemaname");
-	const char *alias = get_str(get(rv, "alias"), "aliasname");
+	const char *schema = tree_str(rv, "schemaname");
+	const char *alias = tree_str(tree_get(rv, "alias"), "aliasname");
 	t->schema = schema ? xstrdup(schema) : NULL;
 	t->name = xstrdup(name);
 	t->alias = alias ? xstrdup(alias) : NULL;
@@ -291,7 +247,7 @@ static int only_table(struct walk *w, int scope)
  * column name. Returns false for anything but a plain column. */
 static bool column(struct walk *w, json_object *cref, int scope, int *table, const char **name)
 {
-	json_object *fields = get(cref, "fields");
+	json_object *fields = tree_get(cref, "fields");
 	size_t n = list_len(fields);
 	if (n < 1 || n > 3)
 		return false;
@@ -320,13 +276,13 @@ static bool column(struct walk *w, json_object *cref, int scope, int *table, con
 static bool cast_expr(struct walk *w, json_object *body, int scope, int *table, char **expr,
 		      bool *is_expr)
 {
-	json_object *abody, *tn = get(body, "typeName");
-	const char *atype = node_type(get(body, "arg"), &abody);
-	json_object *names = get(tn, "names");
+	json_object *abody, *tn = tree_get(body, "typeName");
+	const char *atype = tree_node(tree_get(body, "arg"), &abody);
+	json_object *names = tree_get(tn, "names");
 	const char *tname = list_str(names, list_len(names) - 1);
 	const char *name;
 	if (!atype || strcmp(atype, "ColumnRef") != 0 || !tname || !list_len(names) ||
-	    get(tn, "typmods") || get(tn, "arrayBounds") || get(tn, "setof") ||
+	    tree_get(tn, "typmods") || tree_get(tn, "arrayBounds") || tree_get(tn, "setof") ||
 	    !column(w, abody, scope, table, &name))
 		return false;
 	char *q = candidates_quote_ident(name), *t = candidates_quote_ident(tname);
@@ -345,7 +301,7 @@ static bool col_expr(struct walk *w, json_object *node, int scope, int *table, c
 		     bool *is_expr)
 {
 	json_object *body;
-	const char *type = node_type(node, &body);
+	const char *type = tree_node(node, &body);
 	if (!type)
 		return false;
 	if (!strcmp(type, "ColumnRef")) {
@@ -360,11 +316,11 @@ static bool col_expr(struct walk *w, json_object *node, int scope, int *table, c
 		return cast_expr(w, body, scope, table, expr, is_expr);
 	if (strcmp(type, "FuncCall") != 0)
 		return false;
-	json_object *fname = get(body, "funcname");
-	json_object *args = get(body, "args");
+	json_object *fname = tree_get(body, "funcname");
+	json_object *args = tree_get(body, "args");
 	size_t nargs = list_len(args);
-	if (nargs < 1 || nargs > 3 || get(body, "agg_filter") || get(body, "over") ||
-	    get(body, "agg_star") || get(body, "agg_distinct"))
+	if (nargs < 1 || nargs > 3 || tree_get(body, "agg_filter") || tree_get(body, "over") ||
+	    tree_get(body, "agg_star") || tree_get(body, "agg_distinct"))
 		return false;
 	const char *fn = list_str(fname, list_len(fname) - 1);
 	if (!fn || !list_len(fname))
@@ -376,7 +332,7 @@ static bool col_expr(struct walk *w, json_object *node, int scope, int *table, c
 	int t = -2;
 	for (size_t i = 0; i < nargs; i++) {
 		json_object *abody;
-		const char *atype = node_type(json_object_array_get_idx(args, i), &abody);
+		const char *atype = tree_node(json_object_array_get_idx(args, i), &abody);
 		const char *name;
 		int at;
 		if (!atype || strcmp(atype, "ColumnRef") != 0 ||
@@ -406,37 +362,37 @@ static bool col_expr(struct walk *w, json_object *node, int scope, int *table, c
 static bool value(json_object *node, int *param)
 {
 	json_object *body;
-	const char *type = node_type(node, &body);
+	const char *type = tree_node(node, &body);
 	*param = 0;
 	if (!type)
 		return false;
 	if (!strcmp(type, "ParamRef")) {
-		json_object *num = get(body, "number");
+		json_object *num = tree_get(body, "number");
 		*param = num ? json_object_get_int(num) : 0;
 		return true;
 	}
 	if (!strcmp(type, "A_Const") || !strcmp(type, "SQLValueFunction"))
 		return true;
 	if (!strcmp(type, "TypeCast"))
-		return value(get(body, "arg"), param);
+		return value(tree_get(body, "arg"), param);
 	int dummy;
 	if (!strcmp(type, "FuncCall")) {
-		json_object *args = get(body, "args");
+		json_object *args = tree_get(body, "args");
 		for (size_t i = 0; i < list_len(args); i++)
 			if (!value(json_object_array_get_idx(args, i), &dummy))
 				return false;
 		return true;
 	}
 	if (!strcmp(type, "A_Expr")) {
-		const char *kind = get_str(body, "kind");
+		const char *kind = tree_str(body, "kind");
 		if (!kind || strcmp(kind, "AEXPR_OP") != 0)
 			return false;
-		json_object *l = get(body, "lexpr");
-		return (!l || value(l, &dummy)) && value(get(body, "rexpr"), &dummy);
+		json_object *l = tree_get(body, "lexpr");
+		return (!l || value(l, &dummy)) && value(tree_get(body, "rexpr"), &dummy);
 	}
 	if (!strcmp(type, "List") || !strcmp(type, "A_ArrayExpr")) {
 		/* IN ($1, $2), and ARRAY[$1, $2] of col = ANY(ARRAY[...]) */
-		json_object *items = get(body, !strcmp(type, "List") ? "items" : "elements");
+		json_object *items = tree_get(body, !strcmp(type, "List") ? "items" : "elements");
 		for (size_t i = 0; i < list_len(items); i++)
 			if (!value(json_object_array_get_idx(items, i), &dummy))
 				return false;
@@ -454,11 +410,11 @@ static bool is_range_op(const char *op)
 static int bool_const(json_object *node)
 {
 	json_object *body;
-	const char *type = node_type(node, &body);
-	json_object *b = type && !strcmp(type, "A_Const") ? get(body, "boolval") : NULL;
+	const char *type = tree_node(node, &body);
+	json_object *b = type && !strcmp(type, "A_Const") ? tree_get(body, "boolval") : NULL;
 	if (!b)
 		return -1;
-	json_object *v = get(b, "boolval"); /* absent: false */
+	json_object *v = tree_get(b, "boolval"); /* absent: false */
 	return v && json_object_get_boolean(v) ? 1 : 0;
 }
 
@@ -520,12 +476,12 @@ static void any_array_as_in(struct walk *w, int at)
 
 static void a_expr(struct walk *w, json_object *body, int scope)
 {
-	const char *kind = get_str(body, "kind");
-	json_object *name = get(body, "name");
+	const char *kind = tree_str(body, "kind");
+	json_object *name = tree_get(body, "name");
 	const char *op = list_str(name, list_len(name) - 1);
 	if (!kind || !op || list_len(name) != 1)
 		return;
-	json_object *l = get(body, "lexpr"), *r = get(body, "rexpr");
+	json_object *l = tree_get(body, "lexpr"), *r = tree_get(body, "rexpr");
 	int lt, rt, param;
 	char *le = NULL, *re = NULL;
 	bool lx, rx;
@@ -535,7 +491,7 @@ static void a_expr(struct walk *w, json_object *body, int scope)
 	json_object *sides[2] = {l, r};
 	for (int i = 0; i < 2; i++) {
 		json_object *sbody;
-		const char *stype = node_type(sides[i], &sbody);
+		const char *stype = tree_node(sides[i], &sbody);
 		if (stype && !strcmp(stype, "SubLink"))
 			sublink(w, sbody, scope);
 	}
@@ -577,8 +533,8 @@ static void a_expr(struct walk *w, json_object *body, int scope)
 		if (lcol && value(r, &param)) {
 			add_ref(w, lt, scope, le, lx, CANDIDATES_EQ, 0, false, false);
 			json_object *abody;
-			const char *atype = node_type(r, &abody);
-			json_object *loc = get(body, "location");
+			const char *atype = tree_node(r, &abody);
+			json_object *loc = tree_get(body, "location");
 			if (atype && !strcmp(atype, "A_ArrayExpr") && loc)
 				any_array_as_in(w, json_object_get_int(loc));
 		}
@@ -592,11 +548,11 @@ static void sublink(struct walk *w, json_object *body, int scope)
 	int inner = new_scope(w, scope);
 	if (inner < 0)
 		return;
-	json_object *sub = get(get(body, "subselect"), "SelectStmt");
+	json_object *sub = tree_get(tree_get(body, "subselect"), "SelectStmt");
 	if (sub)
 		select_stmt(w, sub, inner);
-	const char *type = get_str(body, "subLinkType");
-	json_object *test = get(body, "testexpr");
+	const char *type = tree_str(body, "subLinkType");
+	json_object *test = tree_get(body, "testexpr");
 	int t;
 	char *e = NULL;
 	bool x;
@@ -611,7 +567,7 @@ static void sublink(struct walk *w, json_object *body, int scope)
 static void flag(struct walk *w, json_object *node, int scope, enum candidates_use use)
 {
 	json_object *body;
-	const char *type = node_type(node, &body);
+	const char *type = tree_node(node, &body);
 	int t;
 	char *e = NULL;
 	bool x;
@@ -623,12 +579,12 @@ static void flag(struct walk *w, json_object *node, int scope, enum candidates_u
 static void qual(struct walk *w, json_object *node, int scope)
 {
 	json_object *body;
-	const char *type = node_type(node, &body);
+	const char *type = tree_node(node, &body);
 	if (!type)
 		return;
 	if (!strcmp(type, "BoolExpr")) {
-		const char *op = get_str(body, "boolop");
-		json_object *args = get(body, "args");
+		const char *op = tree_str(body, "boolop");
+		json_object *args = tree_get(body, "args");
 		/* an OR or NOT of conditions cannot be served by one btree key */
 		if (op && !strcmp(op, "AND_EXPR"))
 			for (size_t i = 0; i < list_len(args); i++)
@@ -652,11 +608,11 @@ static void qual(struct walk *w, json_object *node, int scope)
 		return;
 	}
 	if (!strcmp(type, "NullTest")) {
-		const char *kind = get_str(body, "nulltesttype");
+		const char *kind = tree_str(body, "nulltesttype");
 		int t;
 		char *e = NULL;
 		bool x;
-		if (kind && col_expr(w, get(body, "arg"), scope, &t, &e, &x) && !x)
+		if (kind && col_expr(w, tree_get(body, "arg"), scope, &t, &e, &x) && !x)
 			add_ref(w, t, scope, e, x,
 				strcmp(kind, "IS_NULL") ? CANDIDATES_NOTNULL : CANDIDATES_ISNULL, 0,
 				false, false);
@@ -672,17 +628,17 @@ static void qual(struct walk *w, json_object *node, int scope)
 static void from_tables(struct walk *w, json_object *node, int scope)
 {
 	json_object *body;
-	const char *type = node_type(node, &body);
+	const char *type = tree_node(node, &body);
 	if (!type)
 		return;
 	if (!strcmp(type, "RangeVar")) {
 		add_table(w, body, scope);
 	} else if (!strcmp(type, "JoinExpr")) {
-		from_tables(w, get(body, "larg"), scope);
-		from_tables(w, get(body, "rarg"), scope);
+		from_tables(w, tree_get(body, "larg"), scope);
+		from_tables(w, tree_get(body, "rarg"), scope);
 	} else if (!strcmp(type, "RangeSubselect")) {
 		int inner = new_scope(w, scope);
-		json_object *sub = get(get(body, "subquery"), "SelectStmt");
+		json_object *sub = tree_get(tree_get(body, "subquery"), "SelectStmt");
 		if (inner >= 0 && sub)
 			select_stmt(w, sub, inner);
 	}
@@ -691,12 +647,12 @@ static void from_tables(struct walk *w, json_object *node, int scope)
 static void from_quals(struct walk *w, json_object *node, int scope)
 {
 	json_object *body;
-	const char *type = node_type(node, &body);
+	const char *type = tree_node(node, &body);
 	if (!type || strcmp(type, "JoinExpr") != 0)
 		return;
-	from_quals(w, get(body, "larg"), scope);
-	from_quals(w, get(body, "rarg"), scope);
-	qual(w, get(body, "quals"), scope);
+	from_quals(w, tree_get(body, "larg"), scope);
+	from_quals(w, tree_get(body, "rarg"), scope);
+	qual(w, tree_get(body, "quals"), scope);
 }
 
 static void from_clause(struct walk *w, json_object *from, int scope)
@@ -709,10 +665,11 @@ static void from_clause(struct walk *w, json_object *from, int scope)
 
 static void with_clause(struct walk *w, json_object *with, int scope)
 {
-	json_object *ctes = get(with, "ctes");
+	json_object *ctes = tree_get(with, "ctes");
 	for (size_t i = 0; i < list_len(ctes); i++) {
-		json_object *q = get(
-			get(get(json_object_array_get_idx(ctes, i), "CommonTableExpr"), "ctequery"),
+		json_object *q = tree_get(
+			tree_get(tree_get(json_object_array_get_idx(ctes, i), "CommonTableExpr"),
+				 "ctequery"),
 			"SelectStmt");
 		int inner = new_scope(w, scope);
 		if (q && inner >= 0)
@@ -722,38 +679,38 @@ static void with_clause(struct walk *w, json_object *with, int scope)
 
 static void select_stmt(struct walk *w, json_object *sel, int scope)
 {
-	const char *op = get_str(sel, "op");
+	const char *op = tree_str(sel, "op");
 	if (op && strcmp(op, "SETOP_NONE") != 0) {
 		int l = new_scope(w, scope), r = new_scope(w, scope);
-		json_object *larg = get(sel, "larg"), *rarg = get(sel, "rarg");
+		json_object *larg = tree_get(sel, "larg"), *rarg = tree_get(sel, "rarg");
 		if (l >= 0 && larg)
 			select_stmt(w, larg, l);
 		if (r >= 0 && rarg)
 			select_stmt(w, rarg, r);
 		return;
 	}
-	with_clause(w, get(sel, "withClause"), scope);
-	from_clause(w, get(sel, "fromClause"), scope);
-	qual(w, get(sel, "whereClause"), scope);
+	with_clause(w, tree_get(sel, "withClause"), scope);
+	from_clause(w, tree_get(sel, "fromClause"), scope);
+	qual(w, tree_get(sel, "whereClause"), scope);
 	/* a correlated subquery in the select list runs once per row:
 	 * (SELECT count(*) FROM c WHERE c.post_id = p.id) */
-	json_object *targets = get(sel, "targetList");
+	json_object *targets = tree_get(sel, "targetList");
 	for (size_t i = 0; i < list_len(targets); i++) {
 		json_object *body;
-		json_object *val =
-			get(get(json_object_array_get_idx(targets, i), "ResTarget"), "val");
-		const char *type = node_type(val, &body);
+		json_object *val = tree_get(
+			tree_get(json_object_array_get_idx(targets, i), "ResTarget"), "val");
+		const char *type = tree_node(val, &body);
 		if (type && !strcmp(type, "SubLink"))
 			sublink(w, body, scope);
 	}
-	json_object *limit = get(sel, "limitCount");
-	json_object *sort = get(sel, "sortClause");
+	json_object *limit = tree_get(sel, "limitCount");
+	json_object *sort = tree_get(sel, "sortClause");
 	if (!limit || !list_len(sort))
 		return;
 	/* LIMIT NULL / ALL is no limit */
 	json_object *lbody;
-	const char *ltype = node_type(limit, &lbody);
-	if (ltype && !strcmp(ltype, "A_Const") && get(lbody, "isnull"))
+	const char *ltype = tree_node(limit, &lbody);
+	if (ltype && !strcmp(ltype, "A_Const") && tree_get(lbody, "isnull"))
 		return;
 	if (scope == 0) {
 		w->st->has_limit = true;
@@ -762,12 +719,12 @@ static void select_stmt(struct walk *w, json_object *sel, int scope)
 			w->st->limit_param = param;
 	}
 	for (size_t i = 0; i < list_len(sort); i++) {
-		json_object *sb = get(json_object_array_get_idx(sort, i), "SortBy");
-		const char *dir = get_str(sb, "sortby_dir");
+		json_object *sb = tree_get(json_object_array_get_idx(sort, i), "SortBy");
+		const char *dir = tree_str(sb, "sortby_dir");
 		int t;
 		char *e = NULL;
 		bool x;
-		if (!col_expr(w, get(sb, "node"), scope, &t, &e, &x))
+		if (!col_expr(w, tree_get(sb, "node"), scope, &t, &e, &x))
 			continue;
 		add_ref(w, t, scope, e, x, CANDIDATES_SORT, 0, false,
 			dir && !strcmp(dir, "SORTBY_DESC"));
@@ -787,7 +744,8 @@ static void collect_params(struct candidates_stmt *st, json_object *node)
 	json_object_object_foreach(node, key, val)
 	{
 		if (!strcmp(key, "ParamRef")) {
-			json_object *num = get(val, "number"), *loc = get(val, "location");
+			json_object *num = tree_get(val, "number"),
+				    *loc = tree_get(val, "location");
 			if (!num || !loc)
 				continue;
 			st->param_numbers =
@@ -816,7 +774,7 @@ struct candidates_stmt *candidates_parse(const char *query, char **err)
 	}
 	json_object *root = json_tokener_parse(pr.parse_tree);
 	pg_query_free_parse_result(pr);
-	json_object *stmts = get(root, "stmts");
+	json_object *stmts = tree_get(root, "stmts");
 	if (list_len(stmts) != 1) {
 		*err = xstrdup("not exactly one statement");
 		json_object_put(root);
@@ -829,23 +787,24 @@ struct candidates_stmt *candidates_parse(const char *query, char **err)
 	struct walk w = {.st = st, .query = query};
 	int top = new_scope(&w, -1);
 	json_object *body;
-	const char *type = node_type(get(json_object_array_get_idx(stmts, 0), "stmt"), &body);
+	const char *type = tree_node(tree_get(json_object_array_get_idx(stmts, 0), "stmt"), &body);
 	if (type && !strcmp(type, "SelectStmt")) {
 		st->kind = CANDIDATES_SELECT;
 		select_stmt(&w, body, top);
 	} else if (type && (!strcmp(type, "UpdateStmt") || !strcmp(type, "DeleteStmt"))) {
 		st->kind = type[0] == 'U' ? CANDIDATES_UPDATE : CANDIDATES_DELETE;
-		with_clause(&w, get(body, "withClause"), top);
-		add_table(&w, get(body, "relation"), top);
+		with_clause(&w, tree_get(body, "withClause"), top);
+		add_table(&w, tree_get(body, "relation"), top);
 		if (st->ntables)
 			st->target = 0;
 		from_clause(&w,
-			    get(body, st->kind == CANDIDATES_UPDATE ? "fromClause" : "usingClause"),
+			    tree_get(body,
+				     st->kind == CANDIDATES_UPDATE ? "fromClause" : "usingClause"),
 			    top);
-		qual(&w, get(body, "whereClause"), top);
+		qual(&w, tree_get(body, "whereClause"), top);
 	} else if (type && !strcmp(type, "InsertStmt")) {
 		st->kind = CANDIDATES_INSERT;
-		add_table(&w, get(body, "relation"), top);
+		add_table(&w, tree_get(body, "relation"), top);
 		if (st->ntables)
 			st->target = 0;
 	} else {

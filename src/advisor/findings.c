@@ -13,6 +13,7 @@
 #include "advisor/findings_internal.h"
 #include "advisor/qshape.h"
 #include "ownstmt.h"
+#include "advisor/util.h"
 
 #define BLOCK_BYTES 8192.0
 #define MB (1024.0 * 1024.0)
@@ -38,26 +39,6 @@ const char *finding_kind_name(enum finding_kind kind)
 		return "idle_in_transaction";
 	}
 	return "unknown";
-}
-
-static char *xprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *xprintf(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *s = NULL;
-	if (vasprintf(&s, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	return s;
-}
-
-static char *xstrdup(const char *s)
-{
-	char *d = strdup(s ? s : "");
-	if (!d)
-		abort();
-	return d;
 }
 
 /* --- pure rules ------------------------------------------------------------ */

@@ -1,6 +1,7 @@
 /* Statement shapes for query suggestions, from libpg_query's JSON parse
  * tree (json-c). */
 #include "advisor/qshape.h"
+#include "advisor/util.h"
 #include <json-c/json.h>
 #include <pg_query.h>
 #include <stdio.h>
@@ -30,57 +31,6 @@ struct walk {
 	const char *text;
 };
 
-static void *xrealloc(void *p, size_t n)
-{
-	void *q = realloc(p, n);
-	if (!q)
-		abort();
-	return q;
-}
-
-static char *xstrdup(const char *s)
-{
-	char *d = strdup(s);
-	if (!d)
-		abort();
-	return d;
-}
-
-static char *xstrndup(const char *s, size_t n)
-{
-	char *d = strndup(s, n);
-	if (!d)
-		abort();
-	return d;
-}
-
-static json_object *get(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-	if (!o || !json_object_is_type(o, json_type_object))
-		return NULL;
-	return json_object_object_get_ex(o, key, &v) ? v : NULL;
-}
-
-static const char *get_str(json_object *o, const char *key)
-{
-	json_object *v = get(o, key);
-	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
-
-static const char *node_type(json_object *node, json_object **body)
-{
-	*body = NULL;
-	if (!node || !json_object_is_type(node, json_type_object))
-		return NULL;
-	json_object_object_foreach(node, key, val)
-	{
-		*body = val;
-		return key;
-	}
-	return NULL;
-}
-
 static size_t list_len(json_object *arr)
 {
 	return arr && json_object_is_type(arr, json_type_array) ? json_object_array_length(arr) : 0;
@@ -95,7 +45,7 @@ static const char *list_str(json_object *arr, size_t i)
 {
 	if (i >= list_len(arr))
 		return NULL;
-	return get_str(get(list_at(arr, i), "String"), "sval");
+	return tree_str(tree_get(list_at(arr, i), "String"), "sval");
 }
 
 static void scope_free(struct scope *s)
@@ -130,10 +80,10 @@ static void from_item(struct walk *w, json_object *node, struct scope *s,
 static void with_clause(struct walk *w, json_object *with, struct scope *s,
 			const struct scope *parent)
 {
-	json_object *ctes = get(with, "ctes");
+	json_object *ctes = tree_get(with, "ctes");
 	for (size_t i = 0; i < list_len(ctes); i++) {
-		json_object *cte = get(list_at(ctes, i), "CommonTableExpr");
-		const char *name = get_str(cte, "ctename");
+		json_object *cte = tree_get(list_at(ctes, i), "CommonTableExpr");
+		const char *name = tree_str(cte, "ctename");
 		if (name) {
 			s->ctes = xrealloc(s->ctes, (s->nctes + 1) * sizeof(*s->ctes));
 			s->ctes[s->nctes++] = name;
@@ -143,39 +93,39 @@ static void with_clause(struct walk *w, json_object *with, struct scope *s,
 	 * are approximated by "every CTE of the clause" */
 	struct scope view = {.parent = parent, .ctes = s->ctes, .nctes = s->nctes};
 	for (size_t i = 0; i < list_len(ctes); i++)
-		statement(w, get(get(list_at(ctes, i), "CommonTableExpr"), "ctequery"), &view,
-			  false);
+		statement(w, tree_get(tree_get(list_at(ctes, i), "CommonTableExpr"), "ctequery"),
+			  &view, false);
 }
 
 static void from_item(struct walk *w, json_object *node, struct scope *s,
 		      const struct scope *parent, json_object ***quals, size_t *nquals)
 {
 	json_object *body;
-	const char *type = node_type(node, &body);
+	const char *type = tree_node(node, &body);
 	if (!type)
 		return;
 	if (!strcmp(type, "RangeVar")) {
-		const char *schema = get_str(body, "schemaname");
-		const char *name = get_str(body, "relname");
-		const char *alias = get_str(get(body, "alias"), "aliasname");
+		const char *schema = tree_str(body, "schemaname");
+		const char *name = tree_str(body, "relname");
+		const char *alias = tree_str(tree_get(body, "alias"), "aliasname");
 		if (name)
 			add_entry(s, schema, name, alias, schema || !is_cte(s, name));
 	} else if (!strcmp(type, "JoinExpr")) {
-		from_item(w, get(body, "larg"), s, parent, quals, nquals);
-		from_item(w, get(body, "rarg"), s, parent, quals, nquals);
-		json_object *q = get(body, "quals");
+		from_item(w, tree_get(body, "larg"), s, parent, quals, nquals);
+		from_item(w, tree_get(body, "rarg"), s, parent, quals, nquals);
+		json_object *q = tree_get(body, "quals");
 		if (q) {
 			*quals = xrealloc(*quals, (*nquals + 1) * sizeof(**quals));
 			(*quals)[(*nquals)++] = q;
 		}
 	} else if (!strcmp(type, "RangeSubselect")) {
 		/* LATERAL would see S; the common case does not */
-		statement(w, get(body, "subquery"), parent, false);
-		const char *alias = get_str(get(body, "alias"), "aliasname");
+		statement(w, tree_get(body, "subquery"), parent, false);
+		const char *alias = tree_str(tree_get(body, "alias"), "aliasname");
 		if (alias)
 			add_entry(s, NULL, alias, alias, false);
 	} else if (!strcmp(type, "RangeFunction")) {
-		const char *alias = get_str(get(body, "alias"), "aliasname");
+		const char *alias = tree_str(tree_get(body, "alias"), "aliasname");
 		if (alias)
 			add_entry(s, NULL, alias, alias, false);
 	}
@@ -296,10 +246,10 @@ static void add_wrap(struct walk *w, const struct scope *s, json_object *arg, co
 		     bool cast, char *expr)
 {
 	json_object *body;
-	const char *type = node_type(arg, &body);
+	const char *type = tree_node(arg, &body);
 	struct qshape_wrap wr = {.cast = cast};
 	if (!type || strcmp(type, "ColumnRef") || !func || !expr ||
-	    !resolve(s, get(body, "fields"), &wr)) {
+	    !resolve(s, tree_get(body, "fields"), &wr)) {
 		free(expr);
 		wrap_free(&wr);
 		return;
@@ -332,32 +282,32 @@ static void expr(struct walk *w, json_object *node, const struct scope *s, bool 
 	json_object_object_foreach(node, key, val)
 	{
 		if (!strcmp(key, "SubLink")) {
-			expr(w, get(val, "testexpr"), s, collect);
-			statement(w, get(val, "subselect"), s, false);
+			expr(w, tree_get(val, "testexpr"), s, collect);
+			statement(w, tree_get(val, "subselect"), s, false);
 			continue;
 		}
 		if (collect && !strcmp(key, "FuncCall")) {
-			json_object *names = get(val, "funcname");
+			json_object *names = tree_get(val, "funcname");
 			const char *fname = list_str(names, list_len(names) - 1);
-			json_object *args = get(val, "args");
-			json_object *loc = get(val, "location");
+			json_object *args = tree_get(val, "args");
+			json_object *loc = tree_get(val, "location");
 			for (size_t i = 0; i < list_len(args); i++)
 				add_wrap(w, s, list_at(args, i), fname, false,
 					 call_text(w->text, loc ? json_object_get_int(loc) : -1));
 		} else if (collect && !strcmp(key, "TypeCast")) {
-			json_object *names = get(get(val, "typeName"), "names");
+			json_object *names = tree_get(tree_get(val, "typeName"), "names");
 			const char *tname = list_str(names, list_len(names) - 1);
 			json_object *abody;
-			const char *atype = node_type(get(val, "arg"), &abody);
+			const char *atype = tree_node(tree_get(val, "arg"), &abody);
 			if (tname && atype && !strcmp(atype, "ColumnRef")) {
-				char *col = column_text(get(abody, "fields"));
+				char *col = column_text(tree_get(abody, "fields"));
 				size_t size = strlen(col) + strlen(tname) + 3;
 				char *text = malloc(size);
 				if (!text)
 					abort();
 				snprintf(text, size, "%s::%s", col, tname);
 				free(col);
-				add_wrap(w, s, get(val, "arg"), tname, true, text);
+				add_wrap(w, s, tree_get(val, "arg"), tname, true, text);
 			}
 		}
 		expr(w, val, s, collect);
@@ -367,31 +317,31 @@ static void expr(struct walk *w, json_object *node, const struct scope *s, bool 
 static void select_stmt(struct walk *w, json_object *sel, const struct scope *parent, bool top)
 {
 	struct scope s = {.parent = parent};
-	with_clause(w, get(sel, "withClause"), &s, parent);
-	const char *op = get_str(sel, "op");
+	with_clause(w, tree_get(sel, "withClause"), &s, parent);
+	const char *op = tree_str(sel, "op");
 	if (top) {
-		json_object *lim = get(sel, "limitCount"), *c;
+		json_object *lim = tree_get(sel, "limitCount"), *c;
 		/* LIMIT ALL is a null constant */
-		const char *t = node_type(lim, &c);
-		w->q->has_limit = lim && !(t && !strcmp(t, "A_Const") && get(c, "isnull"));
+		const char *t = tree_node(lim, &c);
+		w->q->has_limit = lim && !(t && !strcmp(t, "A_Const") && tree_get(c, "isnull"));
 	}
 	if (op && strcmp(op, "SETOP_NONE")) {
 		struct scope view = {.parent = parent, .ctes = s.ctes, .nctes = s.nctes};
-		select_stmt(w, get(sel, "larg"), &view, false);
-		select_stmt(w, get(sel, "rarg"), &view, false);
+		select_stmt(w, tree_get(sel, "larg"), &view, false);
+		select_stmt(w, tree_get(sel, "rarg"), &view, false);
 		scope_free(&s);
 		return;
 	}
 	json_object **quals = NULL;
 	size_t nquals = 0;
-	json_object *from = get(sel, "fromClause");
+	json_object *from = tree_get(sel, "fromClause");
 	for (size_t i = 0; i < list_len(from); i++)
 		from_item(w, list_at(from, i), &s, &s, &quals, &nquals);
-	expr(w, get(sel, "whereClause"), &s, true);
+	expr(w, tree_get(sel, "whereClause"), &s, true);
 	for (size_t i = 0; i < nquals; i++)
 		expr(w, quals[i], &s, true);
-	expr(w, get(sel, "targetList"), &s, false);
-	expr(w, get(sel, "havingClause"), &s, false);
+	expr(w, tree_get(sel, "targetList"), &s, false);
+	expr(w, tree_get(sel, "havingClause"), &s, false);
 	free(quals);
 	scope_free(&s);
 }
@@ -401,12 +351,12 @@ static void select_stmt(struct walk *w, json_object *sel, const struct scope *pa
 static void statement(struct walk *w, json_object *node, const struct scope *parent, bool top)
 {
 	json_object *body;
-	const char *type = node_type(node, &body);
+	const char *type = tree_node(node, &body);
 	if (!type || !body)
 		return;
 	if (!strcmp(type, "SelectStmt")) {
 		if (top)
-			w->q->kind = get(body, "intoClause") ? QSHAPE_OTHER : QSHAPE_SELECT;
+			w->q->kind = tree_get(body, "intoClause") ? QSHAPE_OTHER : QSHAPE_SELECT;
 		select_stmt(w, body, parent, top);
 		return;
 	}
@@ -415,26 +365,27 @@ static void statement(struct walk *w, json_object *node, const struct scope *par
 		if (top)
 			w->q->kind = QSHAPE_INSERT;
 		struct scope s = {.parent = parent};
-		with_clause(w, get(body, "withClause"), &s, parent);
-		statement(w, get(body, "selectStmt"), &s, false);
+		with_clause(w, tree_get(body, "withClause"), &s, parent);
+		statement(w, tree_get(body, "selectStmt"), &s, false);
 		scope_free(&s);
 	} else if (update || del) {
 		if (top)
 			w->q->kind = update ? QSHAPE_UPDATE : QSHAPE_DELETE;
 		struct scope s = {.parent = parent};
-		with_clause(w, get(body, "withClause"), &s, parent);
+		with_clause(w, tree_get(body, "withClause"), &s, parent);
 		json_object **quals = NULL;
 		size_t nquals = 0;
 		json_object *rel = json_object_new_object();
-		json_object_object_add(rel, "RangeVar", json_object_get(get(body, "relation")));
+		json_object_object_add(rel, "RangeVar",
+				       json_object_get(tree_get(body, "relation")));
 		from_item(w, rel, &s, &s, &quals, &nquals);
-		json_object *from = get(body, update ? "fromClause" : "usingClause");
+		json_object *from = tree_get(body, update ? "fromClause" : "usingClause");
 		for (size_t i = 0; i < list_len(from); i++)
 			from_item(w, list_at(from, i), &s, &s, &quals, &nquals);
-		expr(w, get(body, "whereClause"), &s, true);
+		expr(w, tree_get(body, "whereClause"), &s, true);
 		for (size_t i = 0; i < nquals; i++)
 			expr(w, quals[i], &s, true);
-		expr(w, get(body, "targetList"), &s, false);
+		expr(w, tree_get(body, "targetList"), &s, false);
 		free(quals);
 		scope_free(&s);
 		json_object_put(rel);
@@ -452,7 +403,7 @@ struct qshape *qshape_parse(const char *query, char **err)
 	}
 	json_object *root = json_tokener_parse(pr.parse_tree);
 	pg_query_free_parse_result(pr);
-	json_object *stmts = get(root, "stmts");
+	json_object *stmts = tree_get(root, "stmts");
 	if (list_len(stmts) != 1) {
 		*err = xstrdup("not exactly one statement");
 		json_object_put(root);
@@ -462,7 +413,7 @@ struct qshape *qshape_parse(const char *query, char **err)
 	if (!q)
 		abort();
 	struct walk w = {.q = q, .text = query};
-	statement(&w, get(list_at(stmts, 0), "stmt"), NULL, true);
+	statement(&w, tree_get(list_at(stmts, 0), "stmt"), NULL, true);
 	json_object_put(root);
 	return q;
 }

@@ -1,26 +1,11 @@
 /* Sampled parameter values: the store lookup by fingerprint, the JSON of
  * param_samples.params, and their substitution into statement texts. */
 #include "advisor/samples.h"
+#include "advisor/util.h"
 #include <json-c/json.h>
 #include <pg_query.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void *xrealloc(void *p, size_t n)
-{
-	void *q = realloc(p, n ? n : 1);
-	if (!q)
-		abort();
-	return q;
-}
-
-static char *xstrdup(const char *s)
-{
-	char *d = strdup(s);
-	if (!d)
-		abort();
-	return d;
-}
 
 void samples_one_free(struct samples_one *s)
 {

@@ -9,18 +9,7 @@
 #include <time.h>
 #include "advisor/candidates.h"
 #include "advisor/samples.h"
-
-static char *xprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *xprintf(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *s = NULL;
-	if (vasprintf(&s, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	return s;
-}
+#include "advisor/util.h"
 
 static double now_ms(void)
 {
