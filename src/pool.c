@@ -437,10 +437,10 @@ void pool_release_server(struct server *server)
 		return;
 	}
 	leak_checkout_end(server);
-	if (server->link_time)
+	if (server->link_time) {
 		histogram_record(&pool->checkout_hist, loop->now - server->link_time);
-	if (server->link_time)
 		poolobs_checkout_ended(&pool->obs, loop->now - server->link_time);
+	}
 	server->query_start = 0;
 	server->release_check = false;
 	if (!server_is_clean(server)) {
