@@ -1142,7 +1142,8 @@ static void build_suggestions(struct advisor *a)
 {
 	/* the best index per statement and table: of those within
 	 * ADVISOR_EXTRA_KEY_GAIN of the cheapest, the fewest key columns, then
-	 * the cheapest (within 1%: the first) */
+	 * the cheapest (within 1%: the smallest, as a partial index beside the
+	 * same key on all rows; then the first) */
 	for (size_t i = 0; i < a->nver; i++) {
 		struct verified *v = &a->ver[i];
 		if (v->cand.or_group) { /* the arms of an OR serve it together */
@@ -1160,10 +1161,11 @@ static void build_suggestions(struct advisor *a)
 			if (j == i || u->stmt != v->stmt || u->tinfo != v->tinfo ||
 			    u->cand.or_group || u->after > cheapest * ADVISOR_EXTRA_KEY_GAIN)
 				continue;
+			bool tie = fabs(u->after - v->after) <= v->after * 0.01;
 			if (u->cand.ncols < v->cand.ncols ||
 			    (u->cand.ncols == v->cand.ncols &&
 			     (u->after < v->after * 0.99 ||
-			      (fabs(u->after - v->after) <= v->after * 0.01 && j < i))))
+			      (tie && (u->size < v->size || (u->size == v->size && j < i))))))
 				best = false;
 		}
 		v->used = best;
@@ -1255,7 +1257,8 @@ static void build_suggestions(struct advisor *a)
 		o->suggestions[kept++] = *s;
 	}
 	o->nsuggestions = kept;
-	qsort(o->suggestions, o->nsuggestions, sizeof(*o->suggestions), cmp_saved);
+	if (o->nsuggestions > 1)
+		qsort(o->suggestions, o->nsuggestions, sizeof(*o->suggestions), cmp_saved);
 }
 
 /* second_pass: a join may need an index on each side before either pays

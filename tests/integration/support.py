@@ -63,6 +63,26 @@ def wait_for(predicate, timeout, interval=0.1):
         time.sleep(interval)
 
 
+def wait_baseline(store, timeout=30):
+    """Waits until the monitor writing STORE has taken its first
+    pg_stat_statements sample (the baseline: calls made before it are not
+    counted) and written an interval after it. A workload meant to be
+    counted starts after this."""
+    import sqlite3
+
+    def ready():
+        if not os.path.exists(store):
+            return False
+        db = sqlite3.connect("file:%s?mode=ro" % store, uri=True)
+        try:
+            return db.execute("SELECT count(*) FROM sample_intervals").fetchone()[0] > 0
+        except sqlite3.Error:
+            return False
+        finally:
+            db.close()
+    return wait_for(ready, timeout)
+
+
 class Cluster:
     """The PostgreSQL cluster of pg.sh. The superuser connects over its
     private unix socket with trust; the test roles over TCP with passwords."""

@@ -20,7 +20,7 @@ import tempfile
 
 import pytest
 
-from support import ON_PGBOUNCER, wait_for
+from support import ON_PGBOUNCER, wait_baseline, wait_for
 from test_advisor import cli, suggest_json
 
 pytestmark = pytest.mark.skipif(ON_PGBOUNCER, reason="the advisor is pglifeguard's own")
@@ -255,7 +255,7 @@ def advised(cluster, store_dir):
     try:
         with running_pooler(cluster, pool_mode="transaction", store_path=store,
                             sample_interval=1, monitor_user="lg_plain") as pooler:
-            assert wait_for(lambda: os.path.exists(store), 20), pooler.log()[-3000:]
+            assert wait_baseline(store), pooler.log()[-3000:]
             conn = pooler.connect()
             try:
                 workload(conn)

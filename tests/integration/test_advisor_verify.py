@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from support import ON_PGBOUNCER, running_pooler, wait_for
+from support import ON_PGBOUNCER, running_pooler, wait_baseline, wait_for
 from test_advisor import PLANTED, SETUP, TABLES, cli, keyset, sampled, workload
 
 pytestmark = pytest.mark.skipif(ON_PGBOUNCER, reason="the advisor is pglifeguard's own")
@@ -90,7 +90,7 @@ def advised(cluster, store_dir):
                             monitor_databases="advapp",
                             databases={"advapp": "host=127.0.0.1 port=%d dbname=lgtest"
                                        % cluster.port}) as pooler:
-            assert wait_for(lambda: os.path.exists(store), 20), pooler.log()[-3000:]
+            assert wait_baseline(store), pooler.log()[-3000:]
             conn = pooler.connect(dbname="advapp")
             try:
                 workload(conn)

@@ -21,7 +21,7 @@ import time
 
 import pytest
 
-from support import ON_PGBOUNCER, running_pooler, wait_for
+from support import ON_PGBOUNCER, running_pooler, wait_baseline, wait_for
 
 pytestmark = pytest.mark.skipif(ON_PGBOUNCER, reason="the advisor is pglifeguard's own")
 
@@ -187,7 +187,7 @@ def planted(cluster, store_dir):
                             monitor_databases="fndapp",
                             databases={"fndapp": "host=127.0.0.1 port=%d dbname=lgtest"
                                        % cluster.port}) as pooler:
-            assert wait_for(lambda: os.path.exists(store), 20), pooler.log()[-3000:]
+            assert wait_baseline(store), pooler.log()[-3000:]
             conn = pooler.connect(dbname="fndapp")
             try:
                 workload(conn)
