@@ -720,6 +720,23 @@ static void expr_constants(struct advisor *a, struct wstmt *w)
 	free(types);
 }
 
+/* expr_param_reason returns why candidate C of W cannot be an index when
+ * one of its expression keys still has a parameter (memory the caller
+ * frees), else NULL. */
+static char *expr_param_reason(const struct wstmt *w, const struct candidates_index *c)
+{
+	for (int k = 0; k < c->ncols; k++) {
+		int p = c->is_expr[k] ? candidates_expr_param(c->cols[k]) : 0;
+		if (p)
+			return xprintf(w->samples.n ? "expression has parameter $%d: its sampled "
+						      "values differ, it is not a constant"
+						    : "expression has parameter $%d: needs sampled "
+						      "values (sample_query_params)",
+				       p);
+	}
+	return NULL;
+}
+
 /* --- the workload -------------------------------------------------------- */
 
 static const char workload_sql[] =
@@ -891,6 +908,19 @@ static void verify_or(struct advisor *a, size_t si, int group, int tix)
 	}
 	double before = w->cost_before, after = -1;
 	bool used = narms > 0;
+	char *unbound = NULL;
+	for (size_t k = 0; k < narms && !unbound; k++)
+		unbound = expr_param_reason(w, &all[arm[k]]);
+	if (unbound) {
+		/* no index per branch can be written: say why, for each */
+		for (size_t k = 0; k < narms; k++) {
+			char *key = candidates_key(&all[arm[k]]);
+			reject(a, ti, key, NULL, w->queryid, unbound);
+			free(key);
+		}
+		free(unbound);
+		narms = 0;
+	}
 	if (!narms || before <= 0 || ti->pages < ADVISOR_MIN_PAGES || !tx_begin(a))
 		goto out;
 	for (size_t k = 0; k < narms && used; k++) {
@@ -991,17 +1021,10 @@ static void verify_candidate(struct advisor *a, size_t si, const struct candidat
 	char *text = NULL; /* NULL: the statement as stmt_cost plans it */
 	int nparams = 0;
 	double before = base > 0 ? base : w->cost_before;
-	for (int k = 0; k < c->ncols; k++) {
-		int p = c->is_expr[k] ? candidates_expr_param(c->cols[k]) : 0;
-		if (!p)
-			continue;
-		char *why = xprintf(w->samples.n ? "expression has parameter $%d: its sampled "
-						   "values differ, it is not a constant"
-						 : "expression has parameter $%d: needs sampled "
-						   "values (sample_query_params)",
-				    p);
-		reject(a, ti, key, NULL, w->queryid, why);
-		free(why);
+	char *unbound = expr_param_reason(w, c);
+	if (unbound) {
+		reject(a, ti, key, NULL, w->queryid, unbound);
+		free(unbound);
 		goto done;
 	}
 	if (ti->pages < ADVISOR_MIN_PAGES) {
