@@ -659,6 +659,84 @@ static double hypo_cost(struct advisor *a, const char *index_sql, const struct w
 	return cost;
 }
 
+/* --- constants in expression keys ------------------------------------------ */
+
+/* param_types returns the types (format_type's names) PostgreSQL infers
+ * for W's parameters, *N of them, in memory the caller frees (each and
+ * the array); NULL when the statement does not prepare. */
+static char **param_types(struct advisor *a, const struct wstmt *w, int *n)
+{
+	*n = 0;
+	if (!tx_begin(a))
+		return NULL;
+	char **types = NULL;
+	if (prepare(a, w->query, w->st->max_param)) {
+		PGresult *r = exec(a,
+				   "SELECT format_type(u.t, NULL) FROM pg_prepared_statements,"
+				   " unnest(parameter_types::oid[]) WITH ORDINALITY AS u(t, i)"
+				   " WHERE name = 'lg_advisor' ORDER BY u.i",
+				   0, NULL);
+		if (r && PQntuples(r) > 0) {
+			*n = PQntuples(r);
+			types = xrealloc(NULL, (size_t)*n * sizeof(char *));
+			for (int i = 0; i < *n; i++)
+				types[i] = xstrdup(PQgetvalue(r, i, 0));
+		}
+		PQclear(r);
+		exec_ok(a, "DEALLOCATE lg_advisor");
+	}
+	tx_end(a, false);
+	return types;
+}
+
+/* expr_constants writes into W's expression keys (date_trunc($1, ts),
+ * data ->> $1) the value every sample of W gives such a parameter: a
+ * constant of the application's code, which pg_stat_statements hid. A
+ * parameter the samples disagree on stays, and the key is turned down. */
+static void expr_constants(struct advisor *a, struct wstmt *w)
+{
+	char **types = NULL;
+	int ntypes = -1;
+	for (size_t i = 0; i < w->st->nrefs && w->samples.n; i++) {
+		int p;
+		while (w->st->refs[i].is_expr && (p = candidates_expr_param(w->st->refs[i].expr))) {
+			const char *v =
+				p <= w->samples.s[0].n ? w->samples.s[0].values[p - 1] : NULL;
+			for (size_t k = 1; k < w->samples.n && v; k++)
+				if (p > w->samples.s[k].n || !w->samples.s[k].values[p - 1] ||
+				    strcmp(w->samples.s[k].values[p - 1], v))
+					v = NULL;
+			if (!v)
+				break;
+			if (ntypes < 0)
+				types = param_types(a, w, &ntypes);
+			char *lit = candidates_literal(v, p <= ntypes ? types[p - 1] : NULL);
+			candidates_set_param(w->st, p, lit);
+			free(lit);
+		}
+	}
+	for (int i = 0; i < ntypes; i++)
+		free(types[i]);
+	free(types);
+}
+
+/* expr_param_reason returns why candidate C of W cannot be an index when
+ * one of its expression keys still has a parameter (memory the caller
+ * frees), else NULL. */
+static char *expr_param_reason(const struct wstmt *w, const struct candidates_index *c)
+{
+	for (int k = 0; k < c->ncols; k++) {
+		int p = c->is_expr[k] ? candidates_expr_param(c->cols[k]) : 0;
+		if (p)
+			return xprintf(w->samples.n ? "expression has parameter $%d: its sampled "
+						      "values differ, it is not a constant"
+						    : "expression has parameter $%d: needs sampled "
+						      "values (sample_query_params)",
+				       p);
+	}
+	return NULL;
+}
+
 /* --- the workload -------------------------------------------------------- */
 
 static const char workload_sql[] =
@@ -830,6 +908,19 @@ static void verify_or(struct advisor *a, size_t si, int group, int tix)
 	}
 	double before = w->cost_before, after = -1;
 	bool used = narms > 0;
+	char *unbound = NULL;
+	for (size_t k = 0; k < narms && !unbound; k++)
+		unbound = expr_param_reason(w, &all[arm[k]]);
+	if (unbound) {
+		/* no index per branch can be written: say why, for each */
+		for (size_t k = 0; k < narms; k++) {
+			char *key = candidates_key(&all[arm[k]]);
+			reject(a, ti, key, NULL, w->queryid, unbound);
+			free(key);
+		}
+		free(unbound);
+		narms = 0;
+	}
 	if (!narms || before <= 0 || ti->pages < ADVISOR_MIN_PAGES || !tx_begin(a))
 		goto out;
 	for (size_t k = 0; k < narms && used; k++) {
@@ -930,6 +1021,12 @@ static void verify_candidate(struct advisor *a, size_t si, const struct candidat
 	char *text = NULL; /* NULL: the statement as stmt_cost plans it */
 	int nparams = 0;
 	double before = base > 0 ? base : w->cost_before;
+	char *unbound = expr_param_reason(w, c);
+	if (unbound) {
+		reject(a, ti, key, NULL, w->queryid, unbound);
+		free(unbound);
+		goto done;
+	}
 	if (ti->pages < ADVISOR_MIN_PAGES) {
 		reject(a, ti, key, NULL, w->queryid, "tiny table: a sequential scan is cheap");
 		goto done;
@@ -1481,6 +1578,7 @@ int advisor_run(PGconn *conn, sqlite3 *db, const struct advisor_options *opt,
 			continue;
 		}
 		candidates_resolve_columns(w->st, has_column, &a);
+		expr_constants(&a, w);
 		struct candidates_index *cands;
 		size_t n = candidates_build(w->st, &cands);
 		if (n) {

@@ -295,8 +295,84 @@ static bool cast_expr(struct walk *w, json_object *body, int scope, int *table, 
 	return true;
 }
 
+/* const_text renders NODE when it is a parameter or a constant, maybe
+ * cast to a plain type name: "$1", "$1::text", "'day'", "3". Memory the
+ * caller frees, or NULL for anything else. pg_stat_statements' texts have
+ * parameters where the application wrote constants; the advisor puts
+ * sampled values back in (candidates_set_param). */
+static char *const_text(json_object *node)
+{
+	json_object *body;
+	const char *type = tree_node(node, &body);
+	if (!type)
+		return NULL;
+	if (!strcmp(type, "ParamRef")) {
+		json_object *num = tree_get(body, "number");
+		int n = num ? json_object_get_int(num) : 0;
+		return n > 0 ? xprintf("$%d", n) : NULL;
+	}
+	if (!strcmp(type, "A_Const")) {
+		json_object *v;
+		const char *sv;
+		if ((sv = tree_str(tree_get(body, "sval"), "sval")))
+			return candidates_literal(sv, "text");
+		if ((v = tree_get(body, "ival")))
+			return xprintf("%d", json_object_get_int(tree_get(v, "ival")));
+		if ((sv = tree_str(tree_get(body, "fval"), "fval")))
+			return xstrdup(sv);
+		return NULL;
+	}
+	if (!strcmp(type, "TypeCast")) {
+		json_object *tn = tree_get(body, "typeName");
+		json_object *names = tree_get(tn, "names");
+		const char *tname = list_str(names, list_len(names) - 1);
+		if (!tname || tree_get(tn, "typmods") || tree_get(tn, "arrayBounds"))
+			return NULL;
+		char *arg = const_text(tree_get(body, "arg"));
+		if (!arg)
+			return NULL;
+		char *t = candidates_quote_ident(tname);
+		char *out = xprintf("%s::%s", arg, t);
+		free(arg);
+		free(t);
+		return out;
+	}
+	return NULL;
+}
+
+static bool col_expr(struct walk *w, json_object *node, int scope, int *table, char **expr,
+		     bool *is_expr);
+
+/* json_op_expr recognizes a JSON lookup on a column of one table,
+ * data ->> $1 (maybe nested: data -> $1 ->> $2), as "(data ->> $1)". */
+static bool json_op_expr(struct walk *w, json_object *body, int scope, int *table, char **expr)
+{
+	const char *kind = tree_str(body, "kind");
+	json_object *name = tree_get(body, "name");
+	const char *op = list_str(name, 0);
+	if (!kind || strcmp(kind, "AEXPR_OP") != 0 || list_len(name) != 1 || !op ||
+	    (strcmp(op, "->") && strcmp(op, "->>") && strcmp(op, "#>") && strcmp(op, "#>>")))
+		return false;
+	json_object *lbody;
+	const char *ltype = tree_node(tree_get(body, "lexpr"), &lbody);
+	if (!ltype || (strcmp(ltype, "ColumnRef") && strcmp(ltype, "A_Expr")))
+		return false;
+	char *l = NULL, *r = const_text(tree_get(body, "rexpr"));
+	bool lx;
+	if (!r || !col_expr(w, tree_get(body, "lexpr"), scope, table, &l, &lx)) {
+		free(r);
+		return false;
+	}
+	*expr = xprintf("(%s %s %s)", l, op, r);
+	free(l);
+	free(r);
+	return true;
+}
+
 /* col_expr recognizes a column, or a function call on columns of one
- * table such as lower(email). *EXPR is memory the caller frees. */
+ * table such as lower(email), maybe with constant arguments
+ * (date_trunc($1, created_at)), or a JSON lookup (data ->> $1). *EXPR is
+ * memory the caller frees. */
 static bool col_expr(struct walk *w, json_object *node, int scope, int *table, char **expr,
 		     bool *is_expr)
 {
@@ -314,6 +390,10 @@ static bool col_expr(struct walk *w, json_object *node, int scope, int *table, c
 	}
 	if (!strcmp(type, "TypeCast"))
 		return cast_expr(w, body, scope, table, expr, is_expr);
+	if (!strcmp(type, "A_Expr")) {
+		*is_expr = true;
+		return json_op_expr(w, body, scope, table, expr);
+	}
 	if (strcmp(type, "FuncCall") != 0)
 		return false;
 	json_object *fname = tree_get(body, "funcname");
@@ -331,17 +411,34 @@ static bool col_expr(struct walk *w, json_object *node, int scope, int *table, c
 	strcat(text, "(");
 	int t = -2;
 	for (size_t i = 0; i < nargs; i++) {
-		json_object *abody;
-		const char *atype = tree_node(json_object_array_get_idx(args, i), &abody);
+		json_object *abody, *arg = json_object_array_get_idx(args, i);
+		const char *atype = tree_node(arg, &abody);
 		const char *name;
 		int at;
-		if (!atype || strcmp(atype, "ColumnRef") != 0 ||
-		    !column(w, abody, scope, &at, &name) || (t != -2 && at != t)) {
+		char *q = const_text(arg);
+		if (q) {
+			cap += strlen(q) + 2;
+			text = xrealloc(text, cap);
+			if (i)
+				strcat(text, ", ");
+			strcat(text, q);
+			free(q);
+			continue;
+		}
+		if (atype && !strcmp(atype, "A_Expr")) {
+			if (!json_op_expr(w, abody, scope, &at, &q) || (t != -2 && at != t)) {
+				free(q);
+				free(text);
+				return false;
+			}
+		} else if (!atype || strcmp(atype, "ColumnRef") != 0 ||
+			   !column(w, abody, scope, &at, &name) || (t != -2 && at != t)) {
 			free(text);
 			return false;
+		} else {
+			q = candidates_quote_ident(name);
 		}
 		t = at;
-		char *q = candidates_quote_ident(name);
 		cap += strlen(q) + 2;
 		text = xrealloc(text, cap);
 		if (i)
@@ -350,6 +447,10 @@ static bool col_expr(struct walk *w, json_object *node, int scope, int *table, c
 		free(q);
 	}
 	strcat(text, ")");
+	if (t == -2) { /* no column: a value such as md5($1) */
+		free(text);
+		return false;
+	}
 	*table = t;
 	*expr = text;
 	*is_expr = true;
@@ -1218,4 +1319,117 @@ char *candidates_bind(const struct candidates_stmt *st, const char *query, const
 	}
 	*o = '\0';
 	return out;
+}
+
+/* next_param finds the next $n of EXPR at or after P outside quoted
+ * literals and identifiers: its number, *AT its '$' and *END past its
+ * digits; 0 when there is none. */
+static int next_param(const char *p, const char **at, const char **end)
+{
+	char quote = 0;
+	for (; *p; p++) {
+		if (quote) {
+			if (*p == quote)
+				quote = 0; /* a doubled quote reopens at once */
+		} else if (*p == '\'' || *p == '"') {
+			quote = *p;
+		} else if (*p == '$' && p[1] >= '0' && p[1] <= '9') {
+			const char *q = p + 1;
+			int n = 0;
+			while (*q >= '0' && *q <= '9' && n < 100000)
+				n = n * 10 + (*q++ - '0');
+			*at = p;
+			*end = q;
+			return n;
+		}
+	}
+	return 0;
+}
+
+int candidates_expr_param(const char *expr)
+{
+	const char *at, *end;
+	return next_param(expr, &at, &end);
+}
+
+void candidates_set_param(struct candidates_stmt *st, int number, const char *literal)
+{
+	for (size_t i = 0; i < st->nrefs; i++) {
+		struct candidates_ref *r = &st->refs[i];
+		if (!r->is_expr)
+			continue;
+		const char *at, *end, *p = r->expr;
+		int n;
+		while ((n = next_param(p, &at, &end)) > 0) {
+			if (n != number) {
+				p = end;
+				continue;
+			}
+			size_t off = (size_t)(at - r->expr);
+			char *e = xprintf("%.*s%s%s", (int)off, r->expr, literal, end);
+			free(r->expr);
+			r->expr = e;
+			p = e + off + strlen(literal);
+		}
+	}
+}
+
+static bool numeric_type(const char *type)
+{
+	static const char *const names[] = {"smallint", "integer", "bigint",
+					    "numeric",  "real",    "double precision"};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(type, names[i]))
+			return true;
+	return false;
+}
+
+/* a number PostgreSQL reads as one: digits, maybe a sign, a point, an
+ * exponent */
+static bool plain_number(const char *v)
+{
+	const char *p = v;
+	bool digits = false;
+	if (*p == '-')
+		p++;
+	while ((*p >= '0' && *p <= '9') || *p == '.') {
+		digits |= *p != '.';
+		p++;
+	}
+	if (digits && (*p == 'e' || *p == 'E')) {
+		p++;
+		if (*p == '-' || *p == '+')
+			p++;
+		if (!(*p >= '0' && *p <= '9'))
+			return false;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	return digits && !*p && strchr(v, '.') == strrchr(v, '.');
+}
+
+char *candidates_literal(const char *value, const char *type)
+{
+	if (type && numeric_type(type) && plain_number(value))
+		return value[0] == '-' ? xprintf("(%s)", value) : xstrdup(value);
+	bool backslash = strchr(value, '\\') != NULL;
+	size_t len = strlen(value), cap = 2 * len + 4;
+	char *q = xrealloc(NULL, cap), *o = q;
+	if (backslash)
+		*o++ = 'E';
+	*o++ = '\'';
+	for (const char *p = value; *p; p++) {
+		if (*p == '\'' || (backslash && *p == '\\'))
+			*o++ = *p;
+		*o++ = *p;
+	}
+	*o++ = '\'';
+	*o = '\0';
+	bool plain =
+		!type || !strcmp(type, "text") || !strcmp(type, "unknown") || !strcmp(type, "-");
+	if (plain)
+		return q;
+	char *t = xprintf("%s::%s", q, type);
+	free(q);
+	return t;
 }

@@ -177,4 +177,22 @@ char *candidates_quote_ident(const char *name);
  * Memory the caller frees. */
 char *candidates_bind(const struct candidates_stmt *stmt, const char *query, const int *numbers,
 		      const char *const *literals, size_t n);
+/* candidates_expr_param returns the number of the first parameter ($n)
+ * left in expression key EXPR, or 0 when it has none: such a key cannot
+ * be an index until the parameter is a constant. */
+int candidates_expr_param(const char *expr);
+
+/* candidates_set_param writes LITERAL (borrowed, put in as is) in place of
+ * $NUMBER in every expression key of ST: a parameter that every sample of
+ * the statement gives the same value is a constant of the application's
+ * code (date_trunc('day', ...), data ->> 'kind'), which the expression
+ * index must hold. */
+void candidates_set_param(struct candidates_stmt *st, int number, const char *literal);
+
+/* candidates_literal returns VALUE as an SQL literal of TYPE (as
+ * format_type prints it; NULL, "text" or "unknown": a plain string
+ * literal, which takes the type its place gives it): a number of a
+ * numeric type as it is, other types as 'value'::type; quotes doubled,
+ * E'' when there is a backslash. Memory the caller frees. */
+char *candidates_literal(const char *value, const char *type);
 #endif

@@ -453,6 +453,61 @@ START_TEST(test_correlated)
 }
 END_TEST
 
+START_TEST(test_expression_constants)
+{
+	/* pg_stat_statements' texts: the application's constants are $n */
+	CHECK_KEYS("SELECT id FROM docs WHERE data->>$1 = $2", "docs((data ->> $1))");
+	CHECK_KEYS("SELECT count(*) FROM ev WHERE date_trunc($1, created_at) = $2",
+		   "ev(date_trunc($1, created_at))");
+	CHECK_KEYS("SELECT 1 FROM d WHERE (data -> $1) ->> $2 = $3 AND k = $4",
+		   "d(((data -> $1) ->> $2), k); d(((data -> $1) ->> $2)); d(k); "
+		   "d(((data -> $1) ->> $2)) WHERE k");
+	CHECK_KEYS("SELECT 1 FROM t WHERE date_trunc($1::text, ts) > $2",
+		   "t(date_trunc($1::text, ts))");
+	/* literals, as a text not from pg_stat_statements has them */
+	CHECK_KEYS("SELECT 1 FROM t WHERE substr(code, 1, 3) = $1 AND data->>'it''s' = $2",
+		   "t(substr(code, 1, 3), (data ->> 'it''s')); t(substr(code, 1, 3)); "
+		   "t((data ->> 'it''s'))");
+	/* no column: a value, not an index key */
+	CHECK_KEYS("UPDATE s SET x = 1 WHERE token = md5($1)", "s(token)");
+	CHECK_KEYS("SELECT 1 FROM t WHERE a = date_trunc($1, $2::timestamp)", "t(a)");
+
+	ck_assert_int_eq(candidates_expr_param("(data ->> $12)"), 12);
+	ck_assert_int_eq(candidates_expr_param("date_trunc('$1', \"$2\")"), 0);
+	ck_assert_int_eq(candidates_expr_param("lower(email)"), 0);
+
+	struct candidates_stmt *st =
+		parse("SELECT 1 FROM t WHERE data->>$1 = $2 AND date_trunc($3, ts) > $4 "
+		      "ORDER BY data->>$1 LIMIT $5");
+	char *lit = candidates_literal("ki'nd$3", "text");
+	ck_assert_str_eq(lit, "'ki''nd$3'");
+	candidates_set_param(st, 1, lit);
+	free(lit);
+	candidates_set_param(st, 3, "'day'");
+	char buf[2048];
+	keys(st, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "t((data ->> 'ki''nd$3'), date_trunc('day', ts)); "
+			      "t((data ->> 'ki''nd$3')); t(date_trunc('day', ts))");
+	candidates_stmt_free(st);
+
+	const char *const cases[][3] = {
+		{"kind", "text", "'kind'"},
+		{"kind", NULL, "'kind'"},
+		{"3", "integer", "3"},
+		{"-2.5e3", "numeric", "(-2.5e3)"},
+		{"1.2.3", "numeric", "'1.2.3'::numeric"},
+		{"a\\b", "text", "E'a\\\\b'"},
+		{"2026-01-01", "timestamp without time zone",
+		 "'2026-01-01'::timestamp without time zone"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *l = candidates_literal(cases[i][0], cases[i][1]);
+		ck_assert_str_eq(l, cases[i][2]);
+		free(l);
+	}
+}
+END_TEST
+
 static Suite *candidates_suite(void)
 {
 	Suite *s = suite_create("candidates");
@@ -463,6 +518,7 @@ static Suite *candidates_suite(void)
 	tcase_add_test(tc, test_order_by_limit);
 	tcase_add_test(tc, test_null_tests);
 	tcase_add_test(tc, test_expression);
+	tcase_add_test(tc, test_expression_constants);
 	tcase_add_test(tc, test_aliases_and_joins);
 	tcase_add_test(tc, test_ambiguous_columns);
 	tcase_add_test(tc, test_write_statements);
