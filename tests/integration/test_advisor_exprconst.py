@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from support import ON_PGBOUNCER, running_pooler, wait_for
+from support import ON_PGBOUNCER, running_pooler, wait_baseline, wait_for
 from test_advisor import cli
 from test_advisor_verify import fingerprint
 
@@ -103,7 +103,7 @@ def advised(cluster, store_dir):
                             monitor_databases="exapp",
                             databases={"exapp": "host=127.0.0.1 port=%d dbname=lgtest"
                                        % cluster.port}) as pooler:
-            assert wait_for(lambda: os.path.exists(store), 20), pooler.log()[-3000:]
+            assert wait_baseline(store), pooler.log()[-3000:]
             conn = pooler.connect(dbname="exapp")
             try:
                 workload(conn)
