@@ -3,7 +3,6 @@
 #include "advisor/candidates.h"
 #include "advisor/util.h"
 #include <json-c/json.h>
-#include <pg_query.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -866,21 +865,10 @@ static void collect_params(struct candidates_stmt *st, json_object *node)
 
 struct candidates_stmt *candidates_parse(const char *query, char **err)
 {
-	*err = NULL;
-	PgQueryParseResult pr = pg_query_parse(query);
-	if (pr.error) {
-		*err = xstrdup(pr.error->message);
-		pg_query_free_parse_result(pr);
+	json_object *stmt;
+	json_object *root = tree_parse_one(query, &stmt, err);
+	if (!root)
 		return NULL;
-	}
-	json_object *root = json_tokener_parse(pr.parse_tree);
-	pg_query_free_parse_result(pr);
-	json_object *stmts = tree_get(root, "stmts");
-	if (list_len(stmts) != 1) {
-		*err = xstrdup("not exactly one statement");
-		json_object_put(root);
-		return NULL;
-	}
 	struct candidates_stmt *st = calloc(1, sizeof(*st));
 	if (!st)
 		abort();
@@ -888,7 +876,7 @@ struct candidates_stmt *candidates_parse(const char *query, char **err)
 	struct walk w = {.st = st, .query = query};
 	int top = new_scope(&w, -1);
 	json_object *body;
-	const char *type = tree_node(tree_get(json_object_array_get_idx(stmts, 0), "stmt"), &body);
+	const char *type = tree_node(stmt, &body);
 	if (type && !strcmp(type, "SelectStmt")) {
 		st->kind = CANDIDATES_SELECT;
 		select_stmt(&w, body, top);

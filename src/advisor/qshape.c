@@ -3,7 +3,6 @@
 #include "advisor/qshape.h"
 #include "advisor/util.h"
 #include <json-c/json.h>
-#include <pg_query.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -394,26 +393,15 @@ static void statement(struct walk *w, json_object *node, const struct scope *par
 
 struct qshape *qshape_parse(const char *query, char **err)
 {
-	*err = NULL;
-	PgQueryParseResult pr = pg_query_parse(query);
-	if (pr.error) {
-		*err = xstrdup(pr.error->message);
-		pg_query_free_parse_result(pr);
+	json_object *stmt;
+	json_object *root = tree_parse_one(query, &stmt, err);
+	if (!root)
 		return NULL;
-	}
-	json_object *root = json_tokener_parse(pr.parse_tree);
-	pg_query_free_parse_result(pr);
-	json_object *stmts = tree_get(root, "stmts");
-	if (list_len(stmts) != 1) {
-		*err = xstrdup("not exactly one statement");
-		json_object_put(root);
-		return NULL;
-	}
 	struct qshape *q = calloc(1, sizeof(*q));
 	if (!q)
 		abort();
 	struct walk w = {.q = q, .text = query};
-	statement(&w, tree_get(list_at(stmts, 0), "stmt"), NULL, true);
+	statement(&w, stmt, NULL, true);
 	json_object_put(root);
 	return q;
 }

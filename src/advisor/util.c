@@ -1,5 +1,6 @@
 /* See util.h. */
 #include "advisor/util.h"
+#include <pg_query.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,4 +66,27 @@ const char *tree_node(json_object *node, json_object **body)
 		return key;
 	}
 	return NULL;
+}
+
+json_object *tree_parse_one(const char *query, json_object **stmt, char **err)
+{
+	*err = NULL;
+	*stmt = NULL;
+	PgQueryParseResult pr = pg_query_parse(query);
+	if (pr.error) {
+		*err = xstrdup(pr.error->message);
+		pg_query_free_parse_result(pr);
+		return NULL;
+	}
+	json_object *root = json_tokener_parse(pr.parse_tree);
+	pg_query_free_parse_result(pr);
+	json_object *stmts = tree_get(root, "stmts");
+	if (!stmts || !json_object_is_type(stmts, json_type_array) ||
+	    json_object_array_length(stmts) != 1) {
+		*err = xstrdup("not exactly one statement");
+		json_object_put(root);
+		return NULL;
+	}
+	*stmt = tree_get(json_object_array_get_idx(stmts, 0), "stmt");
+	return root;
 }

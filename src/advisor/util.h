@@ -21,4 +21,10 @@ const char *tree_str(json_object *o, const char *key);
 /* tree_node returns the single key of a parse tree node object
  * ("ColumnRef") and its body in *BODY; NULL when NODE is not an object. */
 const char *tree_node(json_object *node, json_object **body);
+
+/* tree_parse_one parses QUERY with libpg_query and returns its JSON tree,
+ * which the caller frees with json_object_put, with *STMT set to the
+ * "stmt" node of its only statement; NULL with *ERR set to a message the
+ * caller frees when QUERY does not parse or is not one statement. */
+json_object *tree_parse_one(const char *query, json_object **stmt, char **err);
 #endif

@@ -688,6 +688,44 @@ static void section_alerts(struct report *r)
 }
 
 /* The advisor's index suggestions (advisor.h), with -d only. */
+
+/* index_table writes TITLE and a table of the N existing indexes XS worth
+ * dropping: unused (their scans) or REDUNDANT (what covers them); NONE
+ * when there is none. */
+static void index_table(struct report *r, const char *title, const char *none,
+			const struct advisor_index *xs, size_t n, bool redundant)
+{
+	char size[32];
+	fprintf(r->out, "<h3>%s</h3>\n", title);
+	if (!n) {
+		empty(r, none);
+		return;
+	}
+	fprintf(r->out,
+		"<table><tr><th>index</th><th>table</th><th>size</th><th>%s</th>"
+		"<th>definition</th></tr>\n",
+		redundant ? "covered by" : "scans");
+	for (size_t i = 0; i < n; i++) {
+		const struct advisor_index *x = &xs[i];
+		cli_human_size((double)x->size_bytes, size, sizeof(size));
+		fputs("<tr><td>", r->out);
+		text(r, x->index);
+		fputs("</td><td>", r->out);
+		text(r, x->table);
+		fprintf(r->out, "</td><td class=\"n\">%s</td>", size);
+		if (redundant) {
+			fputs("<td>", r->out);
+			text(r, x->covered_by);
+		} else {
+			fprintf(r->out, "<td class=\"n\">%lld", x->scans);
+		}
+		fputs("</td><td class=\"q\">", r->out);
+		text(r, x->definition);
+		fputs("</td></tr>\n", r->out);
+	}
+	fputs("</table>\n", r->out);
+}
+
 static void index_suggestions(struct report *r, const struct advisor_result *a)
 {
 	char size[32];
@@ -746,51 +784,12 @@ static void index_suggestions(struct report *r, const struct advisor_result *a)
 		text(r, a->analyzed_tables[i]);
 		fputs(" (never analyzed).</p>\n", r->out);
 	}
-	fputs("<h3>Unused indexes</h3>\n", r->out);
-	if (!a->nunused)
-		empty(r, "None (no index without scans since the statistics were reset, unique "
-			 "ones aside).");
-	else
-		fputs("<table><tr><th>index</th><th>table</th><th>size</th><th>scans</th>"
-		      "<th>definition</th></tr>\n",
-		      r->out);
-	for (size_t i = 0; i < a->nunused; i++) {
-		const struct advisor_index *x = &a->unused[i];
-		cli_human_size((double)x->size_bytes, size, sizeof(size));
-		fputs("<tr><td>", r->out);
-		text(r, x->index);
-		fputs("</td><td>", r->out);
-		text(r, x->table);
-		fprintf(r->out,
-			"</td><td class=\"n\">%s</td><td class=\"n\">%lld</td><td class=\"q\">",
-			size, x->scans);
-		text(r, x->definition);
-		fputs("</td></tr>\n", r->out);
-	}
-	if (a->nunused)
-		fputs("</table>\n", r->out);
-	fputs("<h3>Redundant indexes</h3>\n", r->out);
-	if (!a->nredundant)
-		empty(r, "None (no index whose keys lead another index).");
-	else
-		fputs("<table><tr><th>index</th><th>table</th><th>size</th><th>covered by</th>"
-		      "<th>definition</th></tr>\n",
-		      r->out);
-	for (size_t i = 0; i < a->nredundant; i++) {
-		const struct advisor_index *x = &a->redundant[i];
-		cli_human_size((double)x->size_bytes, size, sizeof(size));
-		fputs("<tr><td>", r->out);
-		text(r, x->index);
-		fputs("</td><td>", r->out);
-		text(r, x->table);
-		fprintf(r->out, "</td><td class=\"n\">%s</td><td>", size);
-		text(r, x->covered_by);
-		fputs("</td><td class=\"q\">", r->out);
-		text(r, x->definition);
-		fputs("</td></tr>\n", r->out);
-	}
-	if (a->nredundant)
-		fputs("</table>\n", r->out);
+	index_table(r, "Unused indexes",
+		    "None (no index without scans since the statistics were reset, unique "
+		    "ones aside).",
+		    a->unused, a->nunused, false);
+	index_table(r, "Redundant indexes", "None (no index whose keys lead another index).",
+		    a->redundant, a->nredundant, true);
 }
 
 /* Query suggestions (findings.h): from the store alone without -d. */
