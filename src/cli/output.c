@@ -138,6 +138,23 @@ int cli_window_options(const char *cmd, const char *usage, int argc, char **argv
 	return -1;
 }
 
+int cli_window_intervals(sqlite3 *db, int64_t from_us, long long *intervals, long long *lost)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT count(*), coalesce(sum(lost_data), 0) FROM sample_intervals"
+			       " WHERE end_us >= ?1",
+			       -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_bind_int64(st, 1, from_us) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+		*intervals = sqlite3_column_int64(st, 0);
+		*lost = sqlite3_column_int64(st, 1);
+		rc = 0;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 struct store *cli_open_store(const char *path)
 {
 	char *err = NULL;

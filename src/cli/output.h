@@ -3,8 +3,10 @@
 #ifndef PGLG_CLI_OUTPUT_H
 #define PGLG_CLI_OUTPUT_H
 #include <libpq-fe.h>
+#include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include "timeutil.h"
 
@@ -29,6 +31,11 @@ int cli_one_line(FILE *out, const char *text, int width);
  * status (enum cli_exit) to return. */
 int cli_window_options(const char *cmd, const char *usage, int argc, char **argv, usec_t *since,
 		       long *limit, bool *json);
+
+/* cli_window_intervals sets *INTERVALS to the sampling intervals of DB
+ * (the store) that ended at FROM_US or later, and *LOST to those of them
+ * marked lost_data. Returns 0, or -1 (sqlite3_errmsg says why). */
+int cli_window_intervals(sqlite3 *db, int64_t from_us, long long *intervals, long long *lost);
 
 /* cli_open_store opens PATH read-only; on failure prints why to stderr
  * and returns NULL (exit with CLI_STORE). */

@@ -598,13 +598,15 @@ static void section_locks(struct report *r)
 	finish(r, st, step);
 }
 
-static void section_leaks(struct report *r)
+/* event_list writes the rows SQL (?1: the window's start) selects, at
+ * most MAX_ROWS of them, one per call of ROW, under the table HEADER; NONE
+ * when there is none, and how many more CMD (a pglifeguard-cli command)
+ * lists when there are more. */
+static void event_list(struct report *r, const char *sql, const char *header,
+		       void (*row)(struct report *r, sqlite3_stmt *st), const char *none,
+		       const char *cmd)
 {
-	fputs("<h2 id=\"leaks\">Suspected connection leaks</h2>\n", r->out);
-	sqlite3_stmt *st = prepare(r, "SELECT at_us, database, username, client_id, client_addr,"
-				      " client_port, application_name, state, held_s, idle_s,"
-				      " returned_after_s, last_statement FROM leak_events"
-				      " WHERE at_us >= ?1 ORDER BY at_us, id");
+	sqlite3_stmt *st = prepare(r, sql);
 	if (!st)
 		return;
 	int step, n = 0;
@@ -612,79 +614,77 @@ static void section_leaks(struct report *r)
 		if (n++ == MAX_ROWS)
 			continue;
 		if (n == 1)
-			fputs("<table><tr><th>at (UTC)</th><th>database</th><th>user</th>"
-			      "<th>client</th><th>application_name</th><th>state</th>"
-			      "<th>held s</th><th>idle s</th><th>returned after s</th>"
-			      "<th>last statement</th></tr>\n",
-			      r->out);
-		fputs("<tr class=\"bad\">", r->out);
-		time_cell(r, sqlite3_column_int64(st, 0));
-		text_cell(r, st, 1, 0);
-		text_cell(r, st, 2, 0);
-		fprintf(r->out, "<td>C-%lld ", (long long)sqlite3_column_int64(st, 3));
-		text(r, (const char *)sqlite3_column_text(st, 4));
-		fprintf(r->out, ":%d</td>", sqlite3_column_int(st, 5));
-		text_cell(r, st, 6, 0);
-		text_cell(r, st, 7, 0);
-		fprintf(r->out, "<td class=\"n\">%.1f</td><td class=\"n\">%.1f</td>",
-			sqlite3_column_double(st, 8), sqlite3_column_double(st, 9));
-		if (sqlite3_column_type(st, 10) == SQLITE_NULL)
-			fputs("<td>still held</td>", r->out);
-		else
-			fprintf(r->out, "<td class=\"n\">%.1f</td>", sqlite3_column_double(st, 10));
-		fputs("<td class=\"q\">", r->out);
-		svg_escape(r->out, (const char *)sqlite3_column_text(st, 11), 300);
-		fputs("</td></tr>\n", r->out);
+			fprintf(r->out, "<table><tr>%s</tr>\n", header);
+		row(r, st);
 	}
 	if (n)
 		fputs("</table>\n", r->out);
 	else
-		empty(r, "No suspected leaks in the window.");
+		empty(r, none);
 	if (n > MAX_ROWS)
-		fprintf(r->out, "<p>%d more not shown (pglifeguard-cli leaks lists all).</p>\n",
-			n - MAX_ROWS);
+		fprintf(r->out, "<p>%d more not shown (pglifeguard-cli %s lists all).</p>\n",
+			n - MAX_ROWS, cmd);
 	finish(r, st, step);
+}
+
+static void leak_row(struct report *r, sqlite3_stmt *st)
+{
+	fputs("<tr class=\"bad\">", r->out);
+	time_cell(r, sqlite3_column_int64(st, 0));
+	text_cell(r, st, 1, 0);
+	text_cell(r, st, 2, 0);
+	fprintf(r->out, "<td>C-%lld ", (long long)sqlite3_column_int64(st, 3));
+	text(r, (const char *)sqlite3_column_text(st, 4));
+	fprintf(r->out, ":%d</td>", sqlite3_column_int(st, 5));
+	text_cell(r, st, 6, 0);
+	text_cell(r, st, 7, 0);
+	fprintf(r->out, "<td class=\"n\">%.1f</td><td class=\"n\">%.1f</td>",
+		sqlite3_column_double(st, 8), sqlite3_column_double(st, 9));
+	if (sqlite3_column_type(st, 10) == SQLITE_NULL)
+		fputs("<td>still held</td>", r->out);
+	else
+		fprintf(r->out, "<td class=\"n\">%.1f</td>", sqlite3_column_double(st, 10));
+	fputs("<td class=\"q\">", r->out);
+	svg_escape(r->out, (const char *)sqlite3_column_text(st, 11), 300);
+	fputs("</td></tr>\n", r->out);
+}
+
+static void section_leaks(struct report *r)
+{
+	fputs("<h2 id=\"leaks\">Suspected connection leaks</h2>\n", r->out);
+	event_list(r,
+		   "SELECT at_us, database, username, client_id, client_addr, client_port,"
+		   " application_name, state, held_s, idle_s, returned_after_s, last_statement"
+		   " FROM leak_events WHERE at_us >= ?1 ORDER BY at_us, id",
+		   "<th>at (UTC)</th><th>database</th><th>user</th><th>client</th>"
+		   "<th>application_name</th><th>state</th><th>held s</th><th>idle s</th>"
+		   "<th>returned after s</th><th>last statement</th>",
+		   leak_row, "No suspected leaks in the window.", "leaks");
+}
+
+static void alert_row(struct report *r, sqlite3_stmt *st)
+{
+	const char *state = (const char *)sqlite3_column_text(st, 2);
+	fprintf(r->out, "<tr class=\"%s\">", state && !strcmp(state, "firing") ? "bad" : "ok");
+	time_cell(r, sqlite3_column_int64(st, 0));
+	for (int k = 1; k <= 4; k++)
+		text_cell(r, st, k, 0);
+	fprintf(r->out, "<td class=\"n\">%g</td><td class=\"n\">%g</td>",
+		sqlite3_column_double(st, 5), sqlite3_column_double(st, 6));
+	fputs("<td class=\"q\">", r->out);
+	svg_escape(r->out, (const char *)sqlite3_column_text(st, 7), 500);
+	fputs("</td></tr>\n", r->out);
 }
 
 static void section_alerts(struct report *r)
 {
 	fputs("<h2 id=\"alerts\">Alerts</h2>\n", r->out);
-	sqlite3_stmt *st = prepare(r, "SELECT at_us, alert, state, database, username, value,"
-				      " threshold, detail FROM alert_events WHERE at_us >= ?1"
-				      " ORDER BY at_us, id");
-	if (!st)
-		return;
-	int step, n = 0;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n++ == MAX_ROWS)
-			continue;
-		if (n == 1)
-			fputs("<table><tr><th>at (UTC)</th><th>alert</th><th>state</th>"
-			      "<th>database</th><th>user</th><th>value</th><th>threshold</th>"
-			      "<th>detail</th></tr>\n",
-			      r->out);
-		const char *state = (const char *)sqlite3_column_text(st, 2);
-		fprintf(r->out, "<tr class=\"%s\">",
-			state && !strcmp(state, "firing") ? "bad" : "ok");
-		time_cell(r, sqlite3_column_int64(st, 0));
-		text_cell(r, st, 1, 0);
-		text_cell(r, st, 2, 0);
-		text_cell(r, st, 3, 0);
-		text_cell(r, st, 4, 0);
-		fprintf(r->out, "<td class=\"n\">%g</td><td class=\"n\">%g</td>",
-			sqlite3_column_double(st, 5), sqlite3_column_double(st, 6));
-		fputs("<td class=\"q\">", r->out);
-		svg_escape(r->out, (const char *)sqlite3_column_text(st, 7), 500);
-		fputs("</td></tr>\n", r->out);
-	}
-	if (n)
-		fputs("</table>\n", r->out);
-	else
-		empty(r, "No alerts fired or resolved in the window.");
-	if (n > MAX_ROWS)
-		fprintf(r->out, "<p>%d more not shown (pglifeguard-cli alerts lists all).</p>\n",
-			n - MAX_ROWS);
-	finish(r, st, step);
+	event_list(r,
+		   "SELECT at_us, alert, state, database, username, value, threshold, detail"
+		   " FROM alert_events WHERE at_us >= ?1 ORDER BY at_us, id",
+		   "<th>at (UTC)</th><th>alert</th><th>state</th><th>database</th><th>user</th>"
+		   "<th>value</th><th>threshold</th><th>detail</th>",
+		   alert_row, "No alerts fired or resolved in the window.", "alerts");
 }
 
 /* The advisor's index suggestions (advisor.h), with -d only. */

@@ -17,11 +17,6 @@
 
 #define QUERY_WIDTH 70
 
-static void human_size(double bytes, char *buf, size_t size)
-{
-	cli_human_size(bytes, buf, size);
-}
-
 static void print_json_verify(const struct advisor_helped *h, const struct verify_stmt *v)
 {
 	printf(", \"verify\": {\"measured\": %s", v->measured ? "true" : "false");
@@ -167,7 +162,7 @@ static void print_table(const struct advisor_result *r, usec_t since,
 		printf("  (none)\n");
 	for (size_t i = 0; i < r->nsuggestions; i++) {
 		const struct advisor_suggestion *s = &r->suggestions[i];
-		human_size(s->size_bytes, size, sizeof(size));
+		cli_human_size(s->size_bytes, size, sizeof(size));
 		printf("\n%zu. %s;\n   saves ~%.1f ms of the window's execution time, size ~%s, "
 		       "%lld reads helped, %lld writes to the table\n",
 		       i + 1, s->create_sql, s->saved_ms, size, s->read_calls, s->write_calls);
@@ -192,7 +187,7 @@ static void print_table(const struct advisor_result *r, usec_t since,
 			printf("   verify FAILED: %s\n", ver[i].error);
 		} else if (ver) {
 			char real[32];
-			human_size((double)ver[i].index_bytes, real, sizeof(real));
+			cli_human_size((double)ver[i].index_bytes, real, sizeof(real));
 			printf("   verify: built in %.0f ms, %s (estimated %s), rolled back\n",
 			       ver[i].build_ms, real, size);
 		}
@@ -206,7 +201,7 @@ static void print_table(const struct advisor_result *r, usec_t since,
 	if (!r->nunused)
 		printf("  (none)\n");
 	for (size_t i = 0; i < r->nunused; i++) {
-		human_size((double)r->unused[i].size_bytes, size, sizeof(size));
+		cli_human_size((double)r->unused[i].size_bytes, size, sizeof(size));
 		printf("  %s on %s, %s: %s\n", r->unused[i].index, r->unused[i].table, size,
 		       r->unused[i].definition);
 	}
@@ -214,7 +209,7 @@ static void print_table(const struct advisor_result *r, usec_t since,
 	if (!r->nredundant)
 		printf("  (none)\n");
 	for (size_t i = 0; i < r->nredundant; i++) {
-		human_size((double)r->redundant[i].size_bytes, size, sizeof(size));
+		cli_human_size((double)r->redundant[i].size_bytes, size, sizeof(size));
 		printf("  %s on %s, %s: covered by %s\n", r->redundant[i].index,
 		       r->redundant[i].table, size, r->redundant[i].covered_by);
 	}
@@ -230,7 +225,7 @@ static void print_script(const struct advisor_result *r, usec_t since)
 	       r->database, (long long)(since / USEC_PER_SEC));
 	for (size_t i = 0; i < r->nsuggestions; i++) {
 		const struct advisor_suggestion *s = &r->suggestions[i];
-		human_size(s->size_bytes, size, sizeof(size));
+		cli_human_size(s->size_bytes, size, sizeof(size));
 		printf("\n-- %zu. saves ~%.1f ms per window, ~%s; helps queryid", i + 1,
 		       s->saved_ms, size);
 		for (size_t k = 0; k < s->nhelped; k++)
@@ -241,11 +236,11 @@ static void print_script(const struct advisor_result *r, usec_t since)
 		printf("\n-- Unused and redundant indexes: check replicas and rare jobs, then "
 		       "uncomment.\n");
 	for (size_t i = 0; i < r->nunused; i++) {
-		human_size((double)r->unused[i].size_bytes, size, sizeof(size));
+		cli_human_size((double)r->unused[i].size_bytes, size, sizeof(size));
 		printf("-- DROP INDEX CONCURRENTLY %s; -- unused, %s\n", r->unused[i].index, size);
 	}
 	for (size_t i = 0; i < r->nredundant; i++) {
-		human_size((double)r->redundant[i].size_bytes, size, sizeof(size));
+		cli_human_size((double)r->redundant[i].size_bytes, size, sizeof(size));
 		printf("-- DROP INDEX CONCURRENTLY %s; -- covered by %s, %s\n",
 		       r->redundant[i].index, r->redundant[i].covered_by, size);
 	}

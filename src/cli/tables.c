@@ -47,9 +47,6 @@ static const char unused_sql[] =
 	"  AND x.idx_scan > 0)"
 	" ORDER BY r.relation_size DESC, r.dbname, r.schemaname, r.relname LIMIT ?2";
 
-static const char intervals_sql[] =
-	"SELECT count(*), coalesce(sum(lost_data), 0) FROM sample_intervals WHERE end_us >= ?1";
-
 static const char usage_line[] =
 	"usage: pglifeguard-cli [-s STORE] tables [--since DURATION] [--limit N] [--json]\n";
 
@@ -202,16 +199,13 @@ int cli_tables(const char *store_path, int argc, char **argv)
 		return CLI_STORE;
 	sqlite3 *db = store_db(store);
 	usec_t from = timeutil_wall() - since;
-	sqlite3_stmt *iv = NULL, *tb = NULL, *ix = NULL;
+	sqlite3_stmt *tb = NULL, *ix = NULL;
 	int rc = CLI_STORE;
-	if (sqlite3_prepare_v2(db, intervals_sql, -1, &iv, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, tables_sql, -1, &tb, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, unused_sql, -1, &ix, NULL) != SQLITE_OK)
+	long long intervals, lost;
+	if (sqlite3_prepare_v2(db, tables_sql, -1, &tb, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, unused_sql, -1, &ix, NULL) != SQLITE_OK ||
+	    cli_window_intervals(db, from, &intervals, &lost) < 0)
 		goto fail;
-	sqlite3_bind_int64(iv, 1, from);
-	if (sqlite3_step(iv) != SQLITE_ROW)
-		goto fail;
-	long long intervals = sqlite3_column_int64(iv, 0), lost = sqlite3_column_int64(iv, 1);
 	sqlite3_bind_int64(tb, 1, from);
 	sqlite3_bind_int64(tb, 2, limit);
 	sqlite3_bind_int64(ix, 1, from);
@@ -231,7 +225,6 @@ fail:
 	fprintf(stderr, "pglifeguard-cli: cannot read store %s: %s\n", store_path,
 		sqlite3_errmsg(db));
 done:
-	sqlite3_finalize(iv);
 	sqlite3_finalize(tb);
 	sqlite3_finalize(ix);
 	store_close(store);

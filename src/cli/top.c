@@ -25,37 +25,6 @@ static const char top_sql[] =
 	" GROUP BY s.queryid, s.userid, s.dbid, i.dbname"
 	" ORDER BY 7 DESC, 6 DESC LIMIT ?2";
 
-static const char intervals_sql[] =
-	"SELECT count(*), coalesce(sum(lost_data), 0) FROM sample_intervals WHERE end_us >= ?1";
-
-/* one_line prints TEXT on one line, cut at WIDTH bytes (not inside a
- * UTF-8 sequence). */
-static void one_line(const char *text, int width)
-{
-	int n = 0;
-	bool space = false;
-	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
-		bool ws = *p == ' ' || *p == '\n' || *p == '\t' || *p == '\r';
-		if (ws) {
-			space = n > 0;
-			continue;
-		}
-		if (space) {
-			if (n + 1 >= width)
-				break;
-			putchar(' ');
-			n++;
-			space = false;
-		}
-		if (n >= width && (*p & 0xc0) != 0x80) {
-			fputs("...", stdout);
-			break;
-		}
-		putchar(*p);
-		n++;
-	}
-}
-
 static const char usage_line[] =
 	"usage: pglifeguard-cli [-s STORE] top [--since DURATION] [--limit N] [--json]\n";
 
@@ -72,16 +41,13 @@ int cli_top(const char *store_path, int argc, char **argv)
 		return CLI_STORE;
 	sqlite3 *db = store_db(store);
 	usec_t from = timeutil_wall() - since;
-	sqlite3_stmt *st = NULL, *iv = NULL;
+	sqlite3_stmt *st = NULL;
 	int rc = CLI_STORE;
-	if (ownstmt_register(db) < 0 ||
-	    sqlite3_prepare_v2(db, intervals_sql, -1, &iv, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, top_sql, -1, &st, NULL) != SQLITE_OK)
+	if (ownstmt_register(db) < 0 || sqlite3_prepare_v2(db, top_sql, -1, &st, NULL) != SQLITE_OK)
 		goto fail;
-	sqlite3_bind_int64(iv, 1, from);
-	if (sqlite3_step(iv) != SQLITE_ROW)
+	long long intervals, lost;
+	if (cli_window_intervals(db, from, &intervals, &lost) < 0)
 		goto fail;
-	long long intervals = sqlite3_column_int64(iv, 0), lost = sqlite3_column_int64(iv, 1);
 	sqlite3_bind_int64(st, 1, from);
 	sqlite3_bind_int64(st, 2, limit);
 	if (json)
@@ -133,7 +99,7 @@ int cli_top(const char *store_path, int argc, char **argv)
 				snprintf(ratio, sizeof(ratio), "-");
 			printf("%12.3f %10lld %10.3f %10lld %6s %10lld  %-12s ", total, calls, mean,
 			       rows, ratio, temp, dbname ? dbname : "");
-			one_line(query ? query : "(text not stored yet)", QUERY_WIDTH);
+			cli_one_line(stdout, query ? query : "(text not stored yet)", QUERY_WIDTH);
 			putchar('\n');
 		}
 		n++;
@@ -152,7 +118,6 @@ fail:
 		sqlite3_errmsg(db));
 done:
 	sqlite3_finalize(st);
-	sqlite3_finalize(iv);
 	store_close(store);
 	return rc;
 }
