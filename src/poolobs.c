@@ -235,7 +235,15 @@ void poolobs_sample_xacts(struct loop *loop, struct pool *pool, int64_t wall)
 
 void poolobs_sample_checkouts(struct pool *pool, struct event_pool *s)
 {
-	poolobs_checkout_stats(&pool->obs.checkouts, &s->checkouts, &s->checkout_p50_us,
-			       &s->checkout_p95_us, &s->checkout_p99_us, &s->checkout_max_us);
-	memset(&pool->obs.checkouts, 0, sizeof(pool->obs.checkouts));
+	struct poolobs_pool *obs = &pool->obs;
+	const struct histogram *now = &pool->checkout_hist, *before = &obs->checkouts_before;
+	struct histogram d = {.count = now->count - before->count,
+			      .sum = now->sum - before->sum,
+			      .max = obs->checkout_max};
+	for (int i = 0; i < HISTOGRAM_BUCKETS; i++)
+		d.buckets[i] = now->buckets[i] - before->buckets[i];
+	poolobs_checkout_stats(&d, &s->checkouts, &s->checkout_p50_us, &s->checkout_p95_us,
+			       &s->checkout_p99_us, &s->checkout_max_us);
+	obs->checkouts_before = *now;
+	obs->checkout_max = 0;
 }

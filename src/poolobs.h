@@ -52,7 +52,10 @@ struct poolobs_client {
 /* Embedded in struct pool. */
 struct poolobs_pool {
 	struct xactapp apps;
-	struct histogram checkouts; /* checkouts that ended this interval */
+	/* the pool's checkout_hist at the previous sample: the interval's
+	 * checkouts are the difference */
+	struct histogram checkouts_before;
+	usec_t checkout_max; /* the longest checkout that ended this interval */
 };
 
 /* poolobs_client_message notes a message of CLIENT for its linked server
@@ -83,10 +86,12 @@ void poolobs_ready(struct server *server, char status, usec_t now);
  * closing). */
 void poolobs_client_closed(struct client *client);
 
-/* poolobs_checkout_ended counts a checkout of POOL that lasted HELD. */
+/* poolobs_checkout_ended notes a checkout of POOL that lasted HELD (the
+ * pool's checkout_hist counts it): the interval's longest. */
 static inline void poolobs_checkout_ended(struct poolobs_pool *obs, usec_t held)
 {
-	histogram_record(&obs->checkouts, held);
+	if (held > obs->checkout_max)
+		obs->checkout_max = held;
 }
 
 /* poolobs_sample_xacts queues POOL's xact_samples rows of the interval
@@ -94,7 +99,8 @@ static inline void poolobs_checkout_ended(struct poolobs_pool *obs, usec_t held)
 void poolobs_sample_xacts(struct loop *loop, struct pool *pool, int64_t wall);
 
 /* poolobs_sample_checkouts fills the checkout fields of S with the
- * checkouts of POOL that ended since the previous call, and forgets them. */
+ * checkouts of POOL that ended since the previous call (its checkout_hist
+ * now less then), and starts the next interval. */
 void poolobs_sample_checkouts(struct pool *pool, struct event_pool *s);
 
 /* poolobs_checkout_stats fills COUNT and the p50, p95, p99 and max of H in
