@@ -63,6 +63,18 @@ def wait_for(predicate, timeout, interval=0.1):
         time.sleep(interval)
 
 
+def temp_dir(prefix):
+    """Yields a new directory under /tmp that the pooler can write (it may
+    run as postgres when the harness runs as root), removed afterwards:
+    the body of the store_dir fixtures."""
+    import shutil
+    import tempfile
+    d = tempfile.mkdtemp(prefix=prefix, dir="/tmp")
+    os.chmod(d, 0o777)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
 def wait_baseline(store, timeout=30):
     """Waits until the monitor writing STORE has taken its first
     pg_stat_statements sample (the baseline: calls made before it are not

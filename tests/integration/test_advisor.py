@@ -11,14 +11,12 @@ indexes are listed with their sizes."""
 
 import json
 import os
-import shutil
 import sqlite3
 import subprocess
-import tempfile
 
 import pytest
 
-from support import ON_PGBOUNCER, wait_baseline, wait_for
+from support import ON_PGBOUNCER, temp_dir, wait_baseline, wait_for
 
 pytestmark = pytest.mark.skipif(ON_PGBOUNCER, reason="the advisor is pglifeguard's own")
 
@@ -101,10 +99,7 @@ def drop_tables(cluster):
 
 @pytest.fixture(scope="module")
 def store_dir():
-    d = tempfile.mkdtemp(prefix="lg-advisor.", dir="/tmp")
-    os.chmod(d, 0o777)
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
+    yield from temp_dir("lg-advisor.")
 
 
 def workload(conn):

@@ -12,12 +12,11 @@ import json
 import os
 import shutil
 import sqlite3
-import tempfile
 import time
 
 import pytest
 
-from support import ON_PGBOUNCER, running_pooler, wait_baseline, wait_for
+from support import ON_PGBOUNCER, running_pooler, temp_dir, wait_baseline, wait_for
 from test_advisor import cli
 from test_advisor_verify import fingerprint
 
@@ -83,10 +82,7 @@ def samples(store):
 
 @pytest.fixture(scope="module")
 def store_dir():
-    d = tempfile.mkdtemp(prefix="lg-exprconst.", dir="/tmp")
-    os.chmod(d, 0o777)
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
+    yield from temp_dir("lg-exprconst.")
 
 
 @pytest.fixture(scope="module")

@@ -15,12 +15,10 @@ of the table. The suggestion set must be exactly the planted set."""
 import json
 import os
 import re
-import shutil
-import tempfile
 
 import pytest
 
-from support import ON_PGBOUNCER, wait_baseline, wait_for
+from support import ON_PGBOUNCER, temp_dir, wait_baseline, wait_for
 from test_advisor import cli, suggest_json
 
 pytestmark = pytest.mark.skipif(ON_PGBOUNCER, reason="the advisor is pglifeguard's own")
@@ -166,10 +164,7 @@ QUIET = ["public.mo_rare", "public.mo_ledger", "public.mo_invoices", "public.mo_
 
 @pytest.fixture(scope="module")
 def store_dir():
-    d = tempfile.mkdtemp(prefix="lg-advisor-more.", dir="/tmp")
-    os.chmod(d, 0o777)
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
+    yield from temp_dir("lg-advisor-more.")
 
 
 def workload(conn):

@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from support import ON_PGBOUNCER, running_pooler, wait_baseline, wait_for
+from support import ON_PGBOUNCER, running_pooler, temp_dir, wait_baseline, wait_for
 from test_advisor import PLANTED, SETUP, TABLES, cli, keyset, sampled, workload
 
 pytestmark = pytest.mark.skipif(ON_PGBOUNCER, reason="the advisor is pglifeguard's own")
@@ -58,11 +58,7 @@ def drop_all(cluster):
 
 @pytest.fixture(scope="module")
 def store_dir():
-    import tempfile
-    d = tempfile.mkdtemp(prefix="lg-verify.", dir="/tmp")
-    os.chmod(d, 0o777)
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
+    yield from temp_dir("lg-verify.")
 
 
 @pytest.fixture(scope="module")

@@ -12,19 +12,17 @@ import contextlib
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import sqlite3
 import subprocess
-import tempfile
 import threading
 import time
 import urllib.request
 
 import pytest
 
-from support import ON_PGBOUNCER, wait_for
+from support import ON_PGBOUNCER, temp_dir, wait_for
 
 pytestmark = pytest.mark.skipif(ON_PGBOUNCER, reason="the store is pglifeguard's own")
 
@@ -64,11 +62,7 @@ def store_rows(store, sql, args=()):
 
 @pytest.fixture
 def store_dir():
-    # the pooler may run as postgres (harness as root): a directory it can write
-    d = tempfile.mkdtemp(prefix="lg-events.", dir="/tmp")
-    os.chmod(d, 0o777)
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
+    yield from temp_dir("lg-events.")
 
 
 def monitor_settings(store, **more):

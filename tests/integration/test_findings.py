@@ -13,15 +13,13 @@ decoys under its thresholds and a database that is not the one advised."""
 
 import json
 import os
-import shutil
 import sqlite3
 import subprocess
-import tempfile
 import time
 
 import pytest
 
-from support import ON_PGBOUNCER, running_pooler, wait_baseline, wait_for
+from support import ON_PGBOUNCER, running_pooler, temp_dir, wait_baseline, wait_for
 
 pytestmark = pytest.mark.skipif(ON_PGBOUNCER, reason="the advisor is pglifeguard's own")
 
@@ -168,10 +166,7 @@ def plant_pooler_rows(store):
 
 @pytest.fixture(scope="module")
 def store_dir():
-    d = tempfile.mkdtemp(prefix="lg-findings.", dir="/tmp")
-    os.chmod(d, 0o777)
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
+    yield from temp_dir("lg-findings.")
 
 
 @pytest.fixture(scope="module")

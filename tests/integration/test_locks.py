@@ -11,18 +11,16 @@ the GRANT and the sampler keeps working."""
 import contextlib
 import json
 import os
-import shutil
 import socket
 import sqlite3
 import subprocess
-import tempfile
 import threading
 import time
 
 import psycopg2
 import pytest
 
-from support import ON_PGBOUNCER, wait_for
+from support import ON_PGBOUNCER, temp_dir, wait_for
 
 pytestmark = pytest.mark.skipif(ON_PGBOUNCER, reason="the store is pglifeguard's own")
 
@@ -43,10 +41,7 @@ def locks_json(store, *args):
 
 @pytest.fixture
 def store_dir():
-    d = tempfile.mkdtemp(prefix="lg-store.", dir="/tmp")
-    os.chmod(d, 0o777)
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
+    yield from temp_dir("lg-store.")
 
 
 @pytest.fixture

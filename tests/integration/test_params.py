@@ -14,18 +14,16 @@ import datetime
 import decimal
 import json
 import os
-import shutil
 import signal
 import socket
 import sqlite3
-import tempfile
 import time
 import urllib.request
 import uuid
 
 import pytest
 
-from support import ON_PGBOUNCER, wait_for
+from support import ON_PGBOUNCER, temp_dir, wait_for
 
 pytestmark = pytest.mark.skipif(ON_PGBOUNCER, reason="the store is pglifeguard's own")
 psycopg = pytest.importorskip("psycopg")
@@ -53,11 +51,7 @@ def fingerprint(text):
 
 @pytest.fixture
 def store_dir():
-    # the pooler may run as postgres (harness as root): a directory it can write
-    d = tempfile.mkdtemp(prefix="lg-params.", dir="/tmp")
-    os.chmod(d, 0o777)
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
+    yield from temp_dir("lg-params.")
 
 
 @pytest.fixture

@@ -8,15 +8,13 @@ pool_samples against known hold times."""
 
 import contextlib
 import os
-import shutil
 import sqlite3
 import struct
-import tempfile
 import time
 
 import pytest
 
-from support import ON_PGBOUNCER, wait_for
+from support import ON_PGBOUNCER, temp_dir, wait_for
 
 pytestmark = pytest.mark.skipif(ON_PGBOUNCER, reason="the store is pglifeguard's own")
 psycopg = pytest.importorskip("psycopg")
@@ -51,10 +49,7 @@ def table(cluster):
 
 @pytest.fixture
 def store_dir():
-    d = tempfile.mkdtemp(prefix="lg-findings.", dir="/tmp")
-    os.chmod(d, 0o777)
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
+    yield from temp_dir("lg-findings.")
 
 
 def start(make_pooler, store_dir, mode="transaction", **more):

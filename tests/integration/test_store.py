@@ -8,15 +8,13 @@ extension gets a warning that names the fix."""
 import json
 import glob
 import os
-import shutil
 import sqlite3
 import subprocess
-import tempfile
 import time
 
 import pytest
 
-from support import ON_PGBOUNCER, wait_for
+from support import ON_PGBOUNCER, temp_dir, wait_for
 
 pytestmark = pytest.mark.skipif(ON_PGBOUNCER, reason="the store is pglifeguard's own")
 
@@ -34,11 +32,7 @@ def cli(*args):
 
 @pytest.fixture
 def store_dir():
-    # the pooler may run as postgres (harness as root): a directory it can write
-    d = tempfile.mkdtemp(prefix="lg-store.", dir="/tmp")
-    os.chmod(d, 0o777)
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
+    yield from temp_dir("lg-store.")
 
 
 @pytest.fixture

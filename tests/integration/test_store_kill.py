@@ -8,18 +8,16 @@ a database never overlap (nothing counted twice, raw or rolled up), and
 import json
 import os
 import random
-import shutil
 import signal
 import sqlite3
 import subprocess
-import tempfile
 import threading
 import time
 
 import psycopg2
 import pytest
 
-from support import ON_PGBOUNCER, wait_for
+from support import ON_PGBOUNCER, temp_dir, wait_for
 
 pytestmark = pytest.mark.skipif(ON_PGBOUNCER, reason="the store is pglifeguard's own")
 
@@ -30,10 +28,7 @@ KILLS = 15
 
 @pytest.fixture
 def store_dir():
-    d = tempfile.mkdtemp(prefix="lg-kill.", dir="/tmp")
-    os.chmod(d, 0o777)
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
+    yield from temp_dir("lg-kill.")
 
 
 def workload(cluster, stop):

@@ -7,15 +7,13 @@ pidfile and `off`."""
 
 import json
 import os
-import shutil
 import sqlite3
 import subprocess
-import tempfile
 import time
 
 import pytest
 
-from support import ON_PGBOUNCER, wait_for
+from support import ON_PGBOUNCER, temp_dir, wait_for
 
 pytestmark = pytest.mark.skipif(ON_PGBOUNCER, reason="the store is pglifeguard's own")
 
@@ -36,10 +34,7 @@ def tables(store, *extra):
 
 @pytest.fixture
 def store_dir():
-    d = tempfile.mkdtemp(prefix="lg-tables.", dir="/tmp")
-    os.chmod(d, 0o777)
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
+    yield from temp_dir("lg-tables.")
 
 
 @pytest.fixture
